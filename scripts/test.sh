@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The project's test command: installs what is missing, builds, and runs the whole suite
+# through ctest. Extra arguments go to ctest, e.g. `scripts/test.sh -L unit`.
+#
+# Environment:
+#   SANITIZE=address,undefined  also build in build-asan/ and run the unit and sim tiers there
+#   SIM_SEEDS / SIM_STEPS       size of the randomized simulation (see tests/sim/README)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+start=$(date +%s)
+WERROR=${WERROR:-} scripts/setup.sh
+(cd build && ctest --output-on-failure -j"${CTEST_JOBS:-2}" --timeout 600 "$@")
+
+if [ -n "${SANITIZE:-}" ]; then
+  echo "== sanitizer build ($SANITIZE): unit and sim tiers"
+  BUILD_DIR=build-asan BUILD_TYPE=Debug SANITIZE="$SANITIZE" WERROR=${WERROR:-} scripts/setup.sh
+  (cd build-asan && SIM_SEEDS=${ASAN_SIM_SEEDS:-100} ctest --output-on-failure -j"${CTEST_JOBS:-2}" -L 'unit|sim')
+fi
+echo "test.sh: finished in $(( $(date +%s) - start ))s"
