@@ -1,0 +1,137 @@
+#include "node/kv_state_machine.h"
+
+#include "node/byte_codec.h"
+
+namespace node {
+namespace {
+constexpr uint32_t kMagic = 0x31564b52;  // "RKV1" little-endian
+}
+
+KvResult KvStateMachine::apply(const KvCommand& cmd) {
+  if (cmd.client_id != 0) {
+    auto it = sessions_.find(cmd.client_id);
+    if (it != sessions_.end()) {
+      if (cmd.seq == it->second.seq) return it->second.reply;
+      if (cmd.seq < it->second.seq) return KvResult{KvResultCode::Stale, {}, false};
+    }
+  }
+  KvResult reply = execute(cmd);
+  ++write_counter_;
+  if (cmd.client_id != 0) remember(cmd.client_id, cmd.seq, reply);
+  return reply;
+}
+
+KvResult KvStateMachine::execute(const KvCommand& cmd) {
+  switch (cmd.op) {
+    case KvOp::Put:
+      data_[cmd.key] = cmd.value;
+      return {};
+    case KvOp::Del:
+      return data_.erase(cmd.key) ? KvResult{} : KvResult{KvResultCode::NotFound, {}, false};
+    case KvOp::Cas: {
+      auto it = data_.find(cmd.key);
+      const bool matches = cmd.expected_absent ? it == data_.end()
+                                               : (it != data_.end() && it->second == cmd.expected);
+      if (!matches) {
+        if (it == data_.end()) return {KvResultCode::CasFailed, {}, false};
+        return {KvResultCode::CasFailed, it->second, true};
+      }
+      data_[cmd.key] = cmd.value;
+      return {};
+    }
+  }
+  return {};
+}
+
+void KvStateMachine::remember(uint64_t client_id, uint64_t seq, const KvResult& reply) {
+  auto [it, inserted] = sessions_.try_emplace(client_id);
+  if (!inserted) session_age_.erase(it->second.counter);
+  it->second = Session{seq, write_counter_, reply};
+  session_age_[write_counter_] = client_id;
+  while (sessions_.size() > kMaxSessions) {
+    auto oldest = session_age_.begin();
+    sessions_.erase(oldest->second);
+    session_age_.erase(oldest);
+  }
+}
+
+std::optional<std::string> KvStateMachine::get(const std::string& key) const {
+  auto it = data_.find(key);
+  if (it == data_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string KvStateMachine::snapshot() const {
+  ByteWriter w;
+  w.u32(kMagic);
+  w.u64(write_counter_);
+  w.u64(data_.size());
+  for (const auto& [k, v] : data_) {
+    w.str(k);
+    w.str(v);
+  }
+  w.u64(sessions_.size());
+  for (const auto& [id, s] : sessions_) {
+    w.u64(id);
+    w.u64(s.seq);
+    w.u64(s.counter);
+    w.u8(static_cast<uint8_t>(s.reply.code));
+    w.str(s.reply.value);
+    w.u8(s.reply.value_present ? 1 : 0);
+  }
+  w.u64(members_.size());
+  for (const auto& [id, m] : members_) {
+    w.u64(id);
+    w.str(m.raft);
+    w.str(m.client);
+  }
+  return w.take();
+}
+
+bool KvStateMachine::restore(std::string_view bytes, std::string* error) {
+  auto bad = [&](const char* why) {
+    if (error) *error = std::string("kv snapshot: ") + why;
+    return false;
+  };
+  ByteReader r(bytes);
+  if (r.u32() != kMagic || !r.ok()) return bad("bad magic (not a version-1 KV snapshot)");
+  KvStateMachine s;
+  s.write_counter_ = r.u64();
+  const uint64_t n_data = r.count(8);
+  for (uint64_t i = 0; i < n_data && r.ok(); ++i) {
+    std::string k = r.str();
+    std::string v = r.str();
+    s.data_.emplace_hint(s.data_.end(), std::move(k), std::move(v));
+  }
+  const uint64_t n_sessions = r.count(30);
+  for (uint64_t i = 0; i < n_sessions && r.ok(); ++i) {
+    const uint64_t id = r.u64();
+    Session sess;
+    sess.seq = r.u64();
+    sess.counter = r.u64();
+    const uint8_t code = r.u8();
+    sess.reply.value = r.str();
+    const uint8_t present = r.u8();
+    if (code > 3 || present > 1) return bad("bad session record");
+    sess.reply.code = static_cast<KvResultCode>(code);
+    sess.reply.value_present = present == 1;
+    if (!s.session_age_.emplace(sess.counter, id).second) return bad("duplicate session counter");
+    s.sessions_.emplace(id, std::move(sess));
+  }
+  const uint64_t n_members = r.count(16);
+  for (uint64_t i = 0; i < n_members && r.ok(); ++i) {
+    MemberAddress m;
+    m.id = r.u64();
+    m.raft = r.str();
+    m.client = r.str();
+    s.members_[m.id] = std::move(m);
+  }
+  if (!r.ok()) return bad("truncated");
+  if (!r.at_end()) return bad("trailing bytes");
+  if (s.data_.size() != n_data || s.sessions_.size() != n_sessions || s.members_.size() != n_members)
+    return bad("duplicate keys");
+  *this = std::move(s);
+  return true;
+}
+
+}  // namespace node

@@ -1,0 +1,128 @@
+#include <catch2/catch.hpp>
+
+#include "node/kv_state_machine.h"
+
+using node::KvCommand;
+using node::KvOp;
+using node::KvResult;
+using node::KvResultCode;
+using node::KvStateMachine;
+
+namespace {
+KvCommand put(std::string k, std::string v, uint64_t client = 0, uint64_t seq = 0) {
+  return {KvOp::Put, client, seq, std::move(k), std::move(v), "", false};
+}
+KvCommand del(std::string k, uint64_t client = 0, uint64_t seq = 0) {
+  return {KvOp::Del, client, seq, std::move(k), "", "", false};
+}
+KvCommand cas(std::string k, std::string expected, std::string v, uint64_t client = 0, uint64_t seq = 0) {
+  return {KvOp::Cas, client, seq, std::move(k), std::move(v), std::move(expected), false};
+}
+}  // namespace
+
+TEST_CASE("put, get and del behave like a map", "[kv_state_machine]") {
+  KvStateMachine sm;
+  CHECK_FALSE(sm.get("a").has_value());
+  CHECK(sm.apply(put("a", "1")) == KvResult{});
+  CHECK(sm.get("a") == "1");
+  CHECK(sm.apply(put("a", "2")) == KvResult{});
+  CHECK(sm.get("a") == "2");
+  CHECK(sm.apply(del("a")) == KvResult{});
+  CHECK_FALSE(sm.get("a").has_value());
+  CHECK(sm.apply(del("a")).code == KvResultCode::NotFound);
+}
+
+TEST_CASE("cas replaces only the expected value and reports the current one", "[kv_state_machine]") {
+  KvStateMachine sm;
+  auto missing = sm.apply(cas("k", "x", "y"));
+  CHECK(missing == KvResult{KvResultCode::CasFailed, "", false});
+  KvCommand create{KvOp::Cas, 0, 0, "k", "v1", "", true};
+  CHECK(sm.apply(create) == KvResult{});
+  CHECK(sm.get("k") == "v1");
+  CHECK(sm.apply(create) == KvResult{KvResultCode::CasFailed, "v1", true});
+  CHECK(sm.apply(cas("k", "wrong", "v2")) == KvResult{KvResultCode::CasFailed, "v1", true});
+  CHECK(sm.get("k") == "v1");
+  CHECK(sm.apply(cas("k", "v1", "v2")) == KvResult{});
+  CHECK(sm.get("k") == "v2");
+}
+
+TEST_CASE("a retried write is applied at most once and gets the first reply", "[kv_state_machine]") {
+  KvStateMachine sm;
+  CHECK(sm.apply(cas("k", "", "v1", 5, 1)).code == KvResultCode::CasFailed);
+  CHECK(sm.apply(put("k", "v1", 5, 2)) == KvResult{});
+  // A retry of seq 2 after someone else changed the key must not write again.
+  CHECK(sm.apply(put("k", "other", 6, 1)) == KvResult{});
+  CHECK(sm.apply(put("k", "v1", 5, 2)) == KvResult{});
+  CHECK(sm.get("k") == "other");
+  // A cas retry returns the cached success even though it would now fail.
+  CHECK(sm.apply(cas("k", "other", "v3", 5, 3)) == KvResult{});
+  CHECK(sm.apply(cas("k", "other", "v3", 5, 3)) == KvResult{});
+  CHECK(sm.get("k") == "v3");
+  // An old duplicate that surfaces late is not applied.
+  CHECK(sm.apply(put("k", "late", 5, 1)).code == KvResultCode::Stale);
+  CHECK(sm.get("k") == "v3");
+}
+
+TEST_CASE("writes without a client id are never deduplicated", "[kv_state_machine]") {
+  KvStateMachine sm;
+  CHECK(sm.apply(put("k", "a")) == KvResult{});
+  CHECK(sm.apply(del("k")) == KvResult{});
+  CHECK(sm.apply(del("k")).code == KvResultCode::NotFound);
+  CHECK(sm.session_count() == 0);
+}
+
+TEST_CASE("the deduplication table forgets the oldest client when full", "[kv_state_machine]") {
+  KvStateMachine sm;
+  const uint64_t n = KvStateMachine::kMaxSessions + 10;
+  for (uint64_t c = 1; c <= n; ++c) (void)sm.apply(put("k", "v", c, 1));
+  CHECK(sm.session_count() == KvStateMachine::kMaxSessions);
+  // Client 1 was forgotten, so its retry applies again; the newest client is remembered.
+  CHECK(sm.apply(del("k", n, 1)) == KvResult{});
+  CHECK(sm.get("k") == "v");
+  CHECK(sm.apply(del("k", 1, 1)) == KvResult{});
+  CHECK_FALSE(sm.get("k").has_value());
+}
+
+TEST_CASE("a snapshot restores data, sessions and members exactly", "[kv_state_machine]") {
+  KvStateMachine sm;
+  (void)sm.apply(put("a", "1", 3, 1));
+  (void)sm.apply(put(std::string("b\0c", 3), "", 4, 9));
+  (void)sm.apply(cas("a", "zz", "2", 3, 2));
+  sm.set_member({6, "tcp://127.0.0.1:7106", "tcp://127.0.0.1:7206"});
+  KvStateMachine copy;
+  std::string error;
+  REQUIRE(copy.restore(sm.snapshot(), &error));
+  CHECK(copy == sm);
+  // The restored dedup table still answers retries from the cache.
+  CHECK(copy.apply(cas("a", "zz", "2", 3, 2)).code == KvResultCode::CasFailed);
+  CHECK(copy.get("a") == "1");
+}
+
+TEST_CASE("an empty state machine has a valid snapshot", "[kv_state_machine]") {
+  KvStateMachine empty;
+  KvStateMachine restored;
+  (void)restored.apply(put("x", "y"));
+  REQUIRE(restored.restore(empty.snapshot()));
+  CHECK(restored == empty);
+}
+
+TEST_CASE("a corrupt or truncated snapshot is refused and leaves the state unchanged", "[kv_state_machine]") {
+  KvStateMachine sm;
+  (void)sm.apply(put("a", "1", 3, 1));
+  sm.set_member({2, "r", "c"});
+  const std::string bytes = sm.snapshot();
+  KvStateMachine target;
+  (void)target.apply(put("keep", "me"));
+  const KvStateMachine before = target;
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    CAPTURE(n);
+    std::string error;
+    CHECK_FALSE(target.restore(std::string_view(bytes).substr(0, n), &error));
+    CHECK_FALSE(error.empty());
+  }
+  CHECK_FALSE(target.restore(bytes + "x"));
+  std::string huge = bytes;
+  for (int i = 12; i < 20; ++i) huge[i] = '\xff';  // the key count
+  CHECK_FALSE(target.restore(huge));
+  CHECK(target == before);
+}
