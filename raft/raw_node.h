@@ -22,6 +22,7 @@
 
 #include "raft/config.h"
 #include "raft/error.h"
+#include "raft/read_only.h"
 #include "raft/status.h"
 #include "raft/storage.h"
 #include "raft/types.h"
@@ -29,15 +30,6 @@
 namespace raft {
 
 class Raft;
-
-// The answer to a read_index request: the read may be served once the application has
-// applied up to `index`. request_ctx is the context the request was made with.
-struct ReadState {
-  Index index = 0;
-  std::string request_ctx;
-
-  bool operator==(const ReadState&) const = default;
-};
 
 enum class SnapshotStatus : uint8_t { Finish, Failure };
 
