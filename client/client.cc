@@ -1,0 +1,270 @@
+#include "client/client.h"
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+namespace client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+uint64_t random_client_id() {
+  std::random_device rd;
+  uint64_t id = 0;
+  while (id == 0) id = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return id;
+}
+
+// Waits for the reply to `request_id` on `conn` until `until`. Other replies are dropped
+// (they answer attempts already given up on).
+std::optional<transport::ClientReply> await_reply(Connection& conn, uint64_t request_id,
+                                                  Clock::time_point until) {
+  std::vector<transport::ClientReply> replies;
+  while (true) {
+    replies.clear();
+    conn.receive_all(replies);
+    for (auto& r : replies)
+      if (r.request_id == request_id) return std::move(r);
+    const auto now = Clock::now();
+    if (now >= until) return std::nullopt;
+    zmq::pollitem_t item{conn.socket().handle(), 0, ZMQ_POLLIN, 0};
+    const auto wait = std::chrono::duration_cast<milliseconds>(until - now) + milliseconds(1);
+    zmq::poll(&item, 1, wait);
+  }
+}
+
+void sleep_until_at_most(Clock::time_point deadline, milliseconds d) {
+  const auto until = std::min(deadline, Clock::now() + d);
+  std::this_thread::sleep_until(until);
+}
+
+}  // namespace
+
+int exit_code(Outcome o) {
+  switch (o) {
+    case Outcome::Ok: return 0;
+    case Outcome::NotFound:
+    case Outcome::CasFailed: return 1;
+    case Outcome::Unknown:
+    case Outcome::Unavailable: return 3;
+    case Outcome::Rejected: return 4;
+  }
+  return 3;
+}
+
+const char* to_string(Outcome o) {
+  switch (o) {
+    case Outcome::Ok: return "ok";
+    case Outcome::NotFound: return "not_found";
+    case Outcome::CasFailed: return "cas_fail";
+    case Outcome::Unknown: return "unknown";
+    case Outcome::Unavailable: return "unavailable";
+    case Outcome::Rejected: return "rejected";
+  }
+  return "?";
+}
+
+Client::Client(zmq::context_t& ctx, Options options)
+    : ctx_(ctx), options_(std::move(options)), client_id_(random_client_id()) {
+  for (const auto& m : options_.members) endpoints_[m.id] = m.client;
+}
+
+Connection& Client::connection(raft::NodeId id) {
+  auto& slot = connections_[id];
+  if (!slot) slot = std::make_unique<Connection>(ctx_, id, endpoints_.at(id));
+  else if (slot->endpoint() != endpoints_.at(id)) slot->reset(endpoints_.at(id));
+  return *slot;
+}
+
+raft::NodeId Client::pick_target(size_t& round_robin) {
+  if (options_.only_node != raft::kNone) return options_.only_node;
+  if (leader_hint_ != raft::kNone && endpoints_.count(leader_hint_)) return leader_hint_;
+  auto it = endpoints_.begin();
+  std::advance(it, round_robin++ % endpoints_.size());
+  return it->first;
+}
+
+Result Client::execute(transport::ClientRequest req, bool is_write) {
+  const auto deadline = Clock::now() + options_.timeout;
+  if (options_.only_node != raft::kNone && !endpoints_.count(options_.only_node))
+    return {Outcome::Rejected, {}, false, "node " + std::to_string(options_.only_node) + " is not in the cluster file", 0};
+  if (endpoints_.empty()) return {Outcome::Unavailable, {}, false, "no members to ask", 0};
+  milliseconds backoff(20);
+  const milliseconds max_backoff(500);
+  auto back_off = [&] {
+    sleep_until_at_most(deadline, backoff);
+    backoff = std::min(max_backoff, backoff * 2);
+  };
+  size_t round_robin = 0;
+  bool sent = false;
+  std::string last_error = "no member answered";
+  while (Clock::now() < deadline) {
+    const raft::NodeId target = pick_target(round_robin);
+    Connection& conn = connection(target);
+    const uint64_t rid = conn.send(req);
+    if (rid == 0) {
+      last_error = "request queue to node " + std::to_string(target) + " is full";
+      leader_hint_ = raft::kNone;
+      back_off();
+      continue;
+    }
+    sent = true;
+    const auto attempt_deadline = options_.only_node != raft::kNone
+                                      ? deadline
+                                      : std::min(deadline, Clock::now() + options_.attempt_timeout);
+    auto reply = await_reply(conn, rid, attempt_deadline);
+    if (!reply) {
+      conn.forget(rid);
+      last_error = "node " + std::to_string(target) + " did not answer in time";
+      leader_hint_ = raft::kNone;
+      continue;
+    }
+    Result res;
+    res.served_by = target;
+    res.value = std::move(reply->value);
+    res.value_present = reply->value_present;
+    switch (reply->code) {
+      case transport::ReplyCode::Ok:
+        res.outcome = Outcome::Ok;
+        return res;
+      case transport::ReplyCode::NotFound:
+        res.outcome = Outcome::NotFound;
+        return res;
+      case transport::ReplyCode::CasFailed:
+        res.outcome = Outcome::CasFailed;
+        return res;
+      case transport::ReplyCode::Rejected:
+        res.outcome = Outcome::Rejected;
+        res.error = reply->error.empty() ? "rejected" : reply->error;
+        return res;
+      case transport::ReplyCode::NotLeader: {
+        const std::string where = reply->leader_id == raft::kNone
+                                      ? std::string("no leader is known")
+                                      : "the leader is node " + std::to_string(reply->leader_id);
+        if (options_.only_node != raft::kNone) {
+          res.outcome = Outcome::Rejected;
+          res.error = "node " + std::to_string(target) + " is not the leader (" + where + ")";
+          return res;
+        }
+        last_error = "node " + std::to_string(target) + " is not the leader (" + where + ")";
+        if (reply->leader_id != raft::kNone && reply->leader_id != target) {
+          // A leader that is not in our file (added later) is reachable through the hint.
+          if (!reply->leader_client.empty()) endpoints_[reply->leader_id] = reply->leader_client;
+          if (endpoints_.count(reply->leader_id)) {
+            leader_hint_ = reply->leader_id;
+            continue;
+          }
+        }
+        leader_hint_ = raft::kNone;
+        back_off();
+        continue;
+      }
+      case transport::ReplyCode::Busy:
+      case transport::ReplyCode::Unknown:
+        // Safe to retry: a write keeps its (client_id, seq), so it applies at most once.
+        last_error = reply->error.empty() ? "node " + std::to_string(target) + " could not tell" : reply->error;
+        if (reply->code == transport::ReplyCode::Unknown) leader_hint_ = raft::kNone;
+        back_off();
+        continue;
+    }
+  }
+  Result res;
+  res.outcome = is_write && sent ? Outcome::Unknown : Outcome::Unavailable;
+  res.error = "timed out after " + std::to_string(options_.timeout.count()) + " ms: " + last_error;
+  return res;
+}
+
+Result Client::put(const std::string& key, const std::string& value) {
+  transport::ClientRequest req;
+  req.kind = transport::RequestKind::Put;
+  req.client_id = client_id_;
+  req.seq = next_seq_++;
+  req.key = key;
+  req.value = value;
+  return execute(std::move(req), true);
+}
+
+Result Client::del(const std::string& key) {
+  transport::ClientRequest req;
+  req.kind = transport::RequestKind::Del;
+  req.client_id = client_id_;
+  req.seq = next_seq_++;
+  req.key = key;
+  return execute(std::move(req), true);
+}
+
+Result Client::cas(const std::string& key, const std::string& expected, bool expected_absent,
+                   const std::string& value) {
+  transport::ClientRequest req;
+  req.kind = transport::RequestKind::Cas;
+  req.client_id = client_id_;
+  req.seq = next_seq_++;
+  req.key = key;
+  req.expected = expected;
+  req.expected_absent = expected_absent;
+  req.value = value;
+  return execute(std::move(req), true);
+}
+
+Result Client::get(const std::string& key, bool serializable) {
+  transport::ClientRequest req;
+  req.kind = transport::RequestKind::Get;
+  req.key = key;
+  req.serializable = serializable;
+  if (serializable && options_.only_node == raft::kNone) {
+    // Any member may answer a serializable read: do not insist on the leader.
+    const auto saved = leader_hint_;
+    auto res = execute(std::move(req), false);
+    if (leader_hint_ == raft::kNone) leader_hint_ = saved;
+    return res;
+  }
+  return execute(std::move(req), false);
+}
+
+std::vector<Client::MemberStatus> Client::status_all(milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::vector<MemberStatus> out;
+  std::vector<uint64_t> rids;
+  for (const auto& [id, endpoint] : endpoints_) {
+    if (options_.only_node != raft::kNone && id != options_.only_node) continue;
+    MemberStatus ms;
+    ms.member = {id, endpoint};
+    transport::ClientRequest req;
+    req.kind = transport::RequestKind::Status;
+    const uint64_t rid = connection(id).send(req);
+    if (rid == 0) ms.error = "request queue full";
+    out.push_back(std::move(ms));
+    rids.push_back(rid);
+  }
+  size_t pending = std::count_if(rids.begin(), rids.end(), [](uint64_t r) { return r != 0; });
+  std::vector<transport::ClientReply> replies;
+  while (pending > 0) {
+    std::vector<zmq::pollitem_t> items;
+    for (auto& ms : out) items.push_back({connection(ms.member.id).socket().handle(), 0, ZMQ_POLLIN, 0});
+    const auto now = Clock::now();
+    if (now >= deadline) break;
+    zmq::poll(items, std::chrono::duration_cast<milliseconds>(deadline - now) + milliseconds(1));
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (rids[i] == 0 || out[i].reachable) continue;
+      replies.clear();
+      connection(out[i].member.id).receive_all(replies);
+      for (auto& r : replies) {
+        if (r.request_id != rids[i]) continue;
+        out[i].reachable = true;
+        out[i].status = std::move(r.status);
+        --pending;
+      }
+    }
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (!out[i].reachable) {
+      if (rids[i] != 0) connection(out[i].member.id).forget(rids[i]);
+      if (out[i].error.empty()) out[i].error = "no answer within " + std::to_string(timeout.count()) + " ms";
+    }
+  }
+  return out;
+}
+
+}  // namespace client

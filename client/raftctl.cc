@@ -1,0 +1,194 @@
+// raftctl: the command-line client of the cluster (DESIGN.md "raftctl").
+//
+//   raftctl [--config FILE] [--node ID] [--timeout SECONDS] [--json] COMMAND ...
+//
+// Exit codes: 0 success; 1 not found / cas mismatch; 2 usage or config error;
+// 3 unavailable or timed out (outcome unknown for writes); 4 definitely rejected.
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <variant>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "client/client.h"
+#include "client/shell.h"
+#include "config/cluster_config.h"
+
+namespace {
+
+constexpr int kExitUsage = 2;
+
+std::string default_config_path() {
+  const char* env = std::getenv("RAFT_CONFIG");
+  return env && *env ? env : "config/cluster.yaml";
+}
+
+// Prints a request's outcome the way a script wants it: the value (get) or OK on stdout,
+// problems on stderr; --json prints one object instead.
+int report(const client::Result& r, bool json, bool is_get) {
+  if (json) {
+    nlohmann::json j;
+    j["result"] = client::to_string(r.outcome);
+    if (r.outcome == client::Outcome::Ok && is_get) j["value"] = r.value;
+    if (r.outcome == client::Outcome::CasFailed) j["current"] = r.value_present ? nlohmann::json(r.value) : nlohmann::json(nullptr);
+    if (!r.error.empty()) j["error"] = r.error;
+    std::cout << j.dump() << "\n";
+    return client::exit_code(r.outcome);
+  }
+  switch (r.outcome) {
+    case client::Outcome::Ok:
+      std::cout << (is_get ? r.value : std::string("OK")) << "\n";
+      break;
+    case client::Outcome::NotFound:
+      std::cerr << "not found\n";
+      break;
+    case client::Outcome::CasFailed:
+      std::cerr << "cas failed: current value is " << (r.value_present ? "'" + r.value + "'" : std::string("absent"))
+                << "\n";
+      break;
+    case client::Outcome::Unknown:
+      std::cerr << "unknown outcome (the write may or may not have been applied): " << r.error << "\n";
+      break;
+    case client::Outcome::Unavailable:
+      std::cerr << "unavailable: " << r.error << "\n";
+      break;
+    case client::Outcome::Rejected:
+      std::cerr << "rejected: " << r.error << "\n";
+      break;
+  }
+  return client::exit_code(r.outcome);
+}
+
+int print_status(client::Client& c, const config::ClusterConfig& cfg, double timeout_s, bool json) {
+  // Status asks every member at once with a short timeout: one dead member must not make
+  // the table slow.
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(std::min(timeout_s, 1.0) * 1000));
+  auto rows = c.status_all(timeout);
+  bool any = false;
+  if (json) {
+    nlohmann::json nodes = nlohmann::json::array();
+    for (const auto& r : rows) {
+      any = any || r.reachable;
+      nodes.push_back({{"id", r.member.id},
+                       {"role", r.reachable ? r.status.role : std::string("unknown")},
+                       {"term", r.status.term},
+                       {"leader", r.status.leader},
+                       {"commit", r.status.commit},
+                       {"applied", r.status.applied},
+                       {"last_index", r.status.last_index},
+                       {"reachable", r.reachable}});
+    }
+    std::cout << nlohmann::json{{"nodes", nodes}}.dump() << "\n";
+    return any ? 0 : 3;
+  }
+  std::ostringstream out;
+  out << std::left << std::setw(4) << "ID" << std::setw(24) << "ADDRESS" << std::setw(14) << "ROLE"
+      << std::right << std::setw(6) << "TERM" << std::setw(8) << "LEADER" << std::setw(10) << "COMMIT"
+      << std::setw(10) << "APPLIED" << std::setw(12) << "LAST_INDEX" << "  REACHABLE\n";
+  for (const auto& r : rows) {
+    any = any || r.reachable;
+    std::string address = r.member.client;
+    if (const auto* n = cfg.find(r.member.id)) address = n->raft;
+    if (address.rfind("tcp://", 0) == 0) address = address.substr(6);
+    out << std::left << std::setw(4) << r.member.id << std::setw(24) << address;
+    if (r.reachable) {
+      const auto& s = r.status;
+      out << std::setw(14) << s.role << std::right << std::setw(6) << s.term << std::setw(8)
+          << (s.leader ? std::to_string(s.leader) : std::string("-")) << std::setw(10) << s.commit << std::setw(10)
+          << s.applied << std::setw(12) << s.last_index << "  yes\n";
+    } else {
+      out << std::setw(14) << "-" << std::right << std::setw(6) << "-" << std::setw(8) << "-" << std::setw(10) << "-"
+          << std::setw(10) << "-" << std::setw(12) << "-" << "  no (" << r.error << ")\n";
+    }
+  }
+  std::cout << out.str();
+  return any ? 0 : 3;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"raftctl: the client of a raftkv cluster.\n"
+               "Exit codes: 0 success, 1 not found or cas mismatch, 2 usage or config error,\n"
+               "3 unavailable or timed out (the outcome of a write is unknown), 4 definitely rejected."};
+  app.fallthrough();  // global options are accepted after the command too
+  app.require_subcommand(1);
+  std::string config_path = default_config_path();
+  uint64_t node_id = 0;
+  double timeout_s = 5.0;
+  bool json = false;
+  app.add_option("--config", config_path, "cluster file (default: $RAFT_CONFIG or config/cluster.yaml)");
+  app.add_option("--node", node_id, "send requests to this member only (by id)");
+  app.add_option("--timeout", timeout_s, "give up after this many seconds (default 5)")->check(CLI::PositiveNumber);
+  app.add_flag("--json", json, "print results as JSON");
+
+  std::string key, value, expected;
+  bool serializable = false, expect_absent = false;
+  auto* put = app.add_subcommand("put", "set KEY to VALUE (exit 0 when applied on a majority)");
+  put->add_option("KEY", key, "the key")->required();
+  put->add_option("VALUE", value, "the value")->required();
+  auto* get = app.add_subcommand(
+      "get", "print the value of KEY (exit 1 if absent). Linearizable unless --serializable");
+  get->add_option("KEY", key, "the key")->required();
+  get->add_flag("--serializable", serializable,
+                "read the local state of the member reached (with --node, that member's); may be stale");
+  auto* del = app.add_subcommand("del", "delete KEY (exit 1 if it did not exist)");
+  del->add_option("KEY", key, "the key")->required();
+  auto* cas = app.add_subcommand(
+      "cas", "compare-and-set: set KEY to NEW only if it holds EXPECTED (exit 1 and print the current value otherwise)");
+  cas->add_option("KEY", key, "the key")->required();
+  cas->add_option("EXPECTED", expected, "the value KEY must hold (ignored with --absent)")->required();
+  cas->add_option("NEW", value, "the new value")->required();
+  cas->add_flag("--absent", expect_absent, "succeed only if KEY does not exist yet");
+  auto* status = app.add_subcommand(
+      "status", "one row per member: id, address, role, term, leader, commit, applied, last index, reachable");
+  auto* shell = app.add_subcommand(
+      "shell",
+      "read commands from stdin, one per line: put K V | get K | del K | cas K OLD NEW (values are the rest of "
+      "the line); answers OK, VALUE v, NOT_FOUND, CAS_FAIL <current or ->, FAIL why, UNKNOWN why");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    (void)app.exit(e);
+    return kExitUsage;
+  }
+
+  auto loaded = config::load(config_path);
+  if (auto* err = std::get_if<config::ConfigError>(&loaded)) {
+    std::cerr << "raftctl: config error: " << err->message << "\n";
+    return kExitUsage;
+  }
+  const auto& cfg = std::get<config::ClusterConfig>(loaded);
+  if (node_id != 0 && !cfg.find(node_id)) {
+    std::cerr << "raftctl: node " << node_id << " is not in " << cfg.path << "\n";
+    return kExitUsage;
+  }
+
+  client::Options opts;
+  for (const auto& n : cfg.nodes) opts.members.push_back({n.id, n.client});
+  opts.only_node = node_id;
+  opts.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  // One attempt waits about an election timeout before trying another member.
+  opts.attempt_timeout = std::chrono::milliseconds(
+      std::clamp<int64_t>(int64_t{2} * cfg.tick_ms * cfg.election_ticks, 300, 3000));
+  zmq::context_t ctx(1);
+  client::Client c(ctx, opts);
+
+  if (*put) return report(c.put(key, value), json, false);
+  if (*get) return report(c.get(key, serializable), json, true);
+  if (*del) return report(c.del(key), json, false);
+  if (*cas) return report(c.cas(key, expected, expect_absent, value), json, false);
+  if (*status) return print_status(c, cfg, timeout_s, json);
+  if (*shell) return client::run_shell(c, std::cin, std::cout);
+  return kExitUsage;
+}

@@ -1,0 +1,47 @@
+// LogStore: the node's seam over its stable storage, so that the event loop is written once
+// against "persist one Ready, take a snapshot" whatever keeps the bytes.
+//
+// DiskLogStore (the real one) wraps storage::DiskStorage under <node_dir>/{wal,snap}/.
+// MemLogStore wraps raft::MemStorage and keeps nothing across restarts; it exists for tests
+// of the loop that do not care about files. Contract shared by both: persist() is called
+// once per Ready with everything that Ready asks to persist, and returns only when it is
+// durable (fsynced when must_sync and the store was opened with fsync on); an error means
+// nothing may be acknowledged any more.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "raft/error.h"
+#include "raft/storage.h"
+#include "raft/types.h"
+
+namespace node {
+
+class LogStore {
+ public:
+  virtual ~LogStore() = default;
+  virtual raft::Storage& storage() = 0;
+  // True for a brand-new store: no hard state, no entries, no snapshot.
+  virtual bool empty() const = 0;
+  virtual raft::Result<void> persist(const raft::Snapshot* snapshot, const std::vector<raft::Entry>& entries,
+                                     const std::optional<raft::HardState>& hard_state, bool must_sync) = 0;
+  // Records a snapshot of the application state at applied index `index` and compacts the
+  // log before it (keeping a tail for slow followers).
+  virtual raft::Result<void> create_snapshot(raft::Index index, const raft::ConfState& cs, std::string data) = 0;
+  // Non-fatal problems found while opening (e.g. a torn tail that was truncated).
+  virtual std::vector<std::string> recovery_warnings() const { return {}; }
+};
+
+struct LogStoreOptions {
+  bool fsync = true;
+  uint64_t keep_entries_after_snapshot = 5000;
+};
+
+std::unique_ptr<LogStore> make_mem_log_store(const LogStoreOptions& opts);
+// Opens (creating if needed) the durable store in node_dir.
+raft::Result<std::unique_ptr<LogStore>> open_disk_log_store(const std::string& node_dir, const LogStoreOptions& opts);
+
+}  // namespace node

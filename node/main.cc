@@ -1,0 +1,118 @@
+// raft-node: runs one member of a raftkv cluster in the foreground (DESIGN.md "raft-node").
+//
+//   raft-node --config FILE --id N [--bootstrap]
+//   raft-node --config FILE --print-config      (what scripts/cluster.sh reads)
+//
+// Logs go to stdout (the launcher redirects them to <data_dir>/node-N/node.log). Exit codes:
+// 0 after a clean stop (SIGTERM/SIGINT), 1 on a startup or storage failure, 2 on a usage or
+// config error (one line on stderr naming the file and line).
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "config/cluster_config.h"
+#include "node/node.h"
+
+namespace {
+
+int g_stop_pipe[2] = {-1, -1};
+
+// Async-signal-safe: only write(2) on the self-pipe, which wakes the event loop's poll.
+void on_stop_signal(int) {
+  const int saved = errno;
+  const char b = 1;
+  [[maybe_unused]] ssize_t n = write(g_stop_pipe[1], &b, 1);
+  errno = saved;
+}
+
+void print_config(const config::ClusterConfig& c) {
+  std::cout << "cluster_id " << c.cluster_id << "\n"
+            << "data_dir " << c.data_dir << "\n"
+            << "tick_ms " << c.tick_ms << "\n"
+            << "election_ticks " << c.election_ticks << "\n";
+  for (const auto& n : c.nodes) std::cout << "node " << n.id << " " << n.raft << " " << n.client << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"raft-node: one member of a raftkv cluster, in the foreground.\n"
+               "Stop it with SIGTERM or SIGINT. Exit codes: 0 clean stop, 1 startup or storage failure,\n"
+               "2 usage or config error."};
+  std::string config_path;
+  uint64_t id = 0;
+  bool bootstrap = false, print = false;
+  app.add_option("--config", config_path, "the cluster file")->required();
+  app.add_option("--id", id, "this member's id in the cluster file");
+  app.add_flag("--bootstrap", bootstrap,
+               "with an empty data dir, create a new cluster whose voters are the file's nodes "
+               "(ignored when data exists)");
+  app.add_flag("--print-config", print, "print the resolved cluster file (data_dir, nodes) and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    (void)app.exit(e);
+    return 2;
+  }
+
+  auto loaded = config::load(config_path);
+  if (auto* err = std::get_if<config::ConfigError>(&loaded)) {
+    std::cerr << "raft-node: config error: " << err->message << "\n";
+    return 2;
+  }
+  auto& cluster = std::get<config::ClusterConfig>(loaded);
+  if (print) {
+    print_config(cluster);
+    return 0;
+  }
+  if (id == 0) {
+    std::cerr << "raft-node: --id is required\n";
+    return 2;
+  }
+  if (!cluster.find(id)) {
+    std::cerr << "raft-node: config error: " << cluster.path << ": no node with id " << id << "\n";
+    return 2;
+  }
+
+  auto logger = spdlog::stdout_logger_mt("raft-node");
+  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e [node " + std::to_string(id) + "] %l: %v");
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::info);
+
+  if (pipe2(g_stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+    spdlog::critical("pipe2: {}", strerror(errno));
+    return 1;
+  }
+  struct sigaction sa = {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  spdlog::info("starting: pid {}, config {}, data {}", getpid(), cluster.path, cluster.node_dir(id));
+  int rc = 0;
+  {
+    zmq::context_t ctx(1);
+    node::NodeOptions opts{std::move(cluster), id, bootstrap, false};
+    auto created = node::Node::create(ctx, std::move(opts));
+    if (auto* err = std::get_if<std::string>(&created)) {
+      spdlog::critical("cannot start: {}", *err);
+      std::cerr << "raft-node: cannot start: " << *err << "\n";
+      return 1;
+    }
+    rc = std::get<std::unique_ptr<node::Node>>(created)->run(g_stop_pipe[0]);
+  }
+  spdlog::info("stopped (exit code {})", rc);
+  return rc;
+}

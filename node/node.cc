@@ -1,0 +1,526 @@
+#include "node/node.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "node/kv_command.h"
+#include "node/member_addresses.h"
+#include "raft/conf_change.h"
+
+namespace node {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using transport::ClientReply;
+using transport::ReplyCode;
+using transport::RequestKind;
+
+// Forwards the core's log lines to spdlog.
+class SpdlogRaftLogger final : public raft::Logger {
+ public:
+  void log(raft::LogLevel level, const std::string& message) override {
+    switch (level) {
+      case raft::LogLevel::Debug: spdlog::debug("raft: {}", message); break;
+      case raft::LogLevel::Info: spdlog::info("raft: {}", message); break;
+      case raft::LogLevel::Warn: spdlog::warn("raft: {}", message); break;
+      case raft::LogLevel::Error: spdlog::error("raft: {}", message); break;
+    }
+  }
+};
+
+ClientReply error_reply(ReplyCode code, std::string why) {
+  ClientReply r;
+  r.code = code;
+  r.error = std::move(why);
+  return r;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// How long a read_index may stay unanswered before its gets are told Unknown (the leader
+// may have been deposed without noticing yet, or a new leader has not committed in its
+// term yet): two maximum election timeouts.
+Clock::duration read_timeout(const config::ClusterConfig& c) {
+  return std::chrono::milliseconds(int64_t{4} * c.election_ticks * c.tick_ms);
+}
+
+}  // namespace
+
+Node::Node(zmq::context_t& ctx, NodeOptions options)
+    : ctx_(ctx), opts_(std::move(options)), tick_interval_(opts_.cluster.tick_ms) {}
+
+Node::~Node() = default;
+
+std::variant<std::unique_ptr<Node>, std::string> Node::create(zmq::context_t& ctx, NodeOptions options) {
+  std::unique_ptr<Node> n(new Node(ctx, std::move(options)));
+  std::string err = n->init();
+  if (!err.empty()) return err;
+  return n;
+}
+
+std::string Node::init() {
+  const auto& cluster = opts_.cluster;
+  const config::NodeAddress* self = cluster.find(opts_.id);
+  if (!self) return "node " + std::to_string(opts_.id) + " is not in " + cluster.path;
+  for (const auto& n : cluster.nodes) addresses_[n.id] = {n.raft, n.client};
+
+  LogStoreOptions so;
+  so.fsync = cluster.fsync;
+  so.keep_entries_after_snapshot = std::min<uint64_t>(5000, cluster.snapshot_entries);
+  if (!cluster.fsync) spdlog::warn("fsync is off: acknowledged writes may be lost on a machine crash");
+  if (opts_.in_memory) {
+    store_ = make_mem_log_store(so);
+  } else {
+    const std::string dir = cluster.node_dir(opts_.id);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return "cannot create " + dir + ": " + ec.message();
+    auto opened = open_disk_log_store(dir, so);
+    if (!opened.ok()) return "cannot open the data in " + dir + ": " + opened.error().to_string();
+    store_ = std::move(opened.value());
+    for (const auto& w : store_->recovery_warnings()) spdlog::warn("storage recovery: {}", w);
+  }
+
+  if (store_->empty()) {
+    if (opts_.bootstrap) {
+      // A brand-new cluster: every member of the file starts from the same snapshot at
+      // index 1, term 1, whose membership is the file's nodes (DESIGN "raft-node").
+      raft::Snapshot snap;
+      snap.metadata.index = 1;
+      snap.metadata.term = 1;
+      for (const auto& n : cluster.nodes) snap.metadata.conf_state.voters.push_back(n.id);
+      snap.data = KvStateMachine().snapshot();
+      raft::HardState hs{1, raft::kNone, 1};
+      auto r = store_->persist(&snap, {}, hs, true);
+      if (!r.ok()) return "cannot write the bootstrap snapshot: " + r.error().to_string();
+      spdlog::info("bootstrapped a new cluster '{}' with {} voters", cluster.cluster_id, cluster.nodes.size());
+    } else {
+      spdlog::info("empty data and no --bootstrap: waiting to be added by the leader");
+    }
+  } else if (opts_.bootstrap) {
+    spdlog::info("--bootstrap ignored: restarting from existing data");
+  }
+
+  auto initial = store_->storage().initial_state();
+  if (!initial.ok()) return "cannot read the initial state: " + initial.error().to_string();
+  hard_state_ = initial->hard_state;
+  conf_state_ = initial->conf_state;
+  auto snap = store_->storage().snapshot(0);
+  if (snap.ok() && !snap->empty()) {
+    std::string err;
+    if (!kv_.restore(snap->data, &err)) return "snapshot at index " + std::to_string(snap->metadata.index) + ": " + err;
+    applied_ = snap->metadata.index;
+    last_snapshot_index_ = applied_;
+  }
+  for (const auto& [id, m] : kv_.members()) addresses_[id] = {m.raft, m.client};
+
+  raft_logger_ = std::make_unique<SpdlogRaftLogger>();
+  raft::Config rc;
+  rc.id = opts_.id;
+  rc.election_tick = cluster.election_ticks;
+  rc.heartbeat_tick = cluster.heartbeat_ticks;
+  rc.pre_vote = true;
+  rc.check_quorum = true;
+  rc.max_inflight_msgs = 256;
+  rc.max_size_per_msg = 1 << 20;
+  rc.applied = applied_;
+  rc.seed = opts_.id * 0x9E3779B97F4A7C15ull ^
+            static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  rc.logger = raft_logger_.get();
+  auto raw = raft::RawNode::create(rc, store_->storage());
+  if (!raw.ok()) return "cannot start raft: " + raw.error().to_string();
+  raw_ = std::move(raw.value());
+
+  try {
+    peers_ = std::make_unique<transport::PeerTransport>(ctx_, opts_.id, cluster.cluster_id, self->raft);
+    clients_ = std::make_unique<ClientService>(ctx_, self->client);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  update_peers();
+  spdlog::info("node {} of cluster '{}' serving: raft {}, client {}; applied {}, term {}, commit {}", opts_.id,
+               cluster.cluster_id, self->raft, self->client, applied_, hard_state_.term, hard_state_.commit);
+  return "";
+}
+
+void Node::update_peers() {
+  for (const auto& [id, addr] : addresses_)
+    if (id != opts_.id) peers_->set_peer(id, addr.first);
+}
+
+bool Node::is_leader() const { return soft_state_.raft_state == raft::StateRole::Leader; }
+
+int Node::run(int stop_fd) {
+  next_tick_ = Clock::now() + tick_interval_;
+  while (true) {
+    const auto now = Clock::now();
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick_ - now);
+    if (wait.count() < 0) wait = std::chrono::milliseconds(0);
+    zmq::pollitem_t items[3] = {
+        {peers_->socket().handle(), 0, ZMQ_POLLIN, 0},
+        {clients_->socket().handle(), 0, ZMQ_POLLIN, 0},
+        {nullptr, stop_fd, ZMQ_POLLIN, 0},
+    };
+    try {
+      zmq::poll(items, 3, wait);
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+    if (items[2].revents & ZMQ_POLLIN) {
+      spdlog::info("stop requested: shutting down (applied {}, commit {})", applied_, hard_state_.commit);
+      fail_pending("the node is shutting down");
+      return 0;
+    }
+    tick_if_due();
+    step_peer_messages();
+    handle_client_requests();
+    issue_read_index();
+    if (raw_->has_ready() && !handle_ready()) return 1;
+    answer_ready_reads();
+    maybe_snapshot();
+  }
+}
+
+void Node::tick_if_due() {
+  const auto now = Clock::now();
+  if (now < next_tick_) return;
+  raw_->tick();
+  next_tick_ += tick_interval_;
+  // After a long stall (paused process, slow fsync) do not replay every missed tick at once:
+  // one tick, then the normal cadence.
+  if (next_tick_ < now) next_tick_ = now + tick_interval_;
+  // Gets whose read_index went unanswered too long are told Unknown.
+  const auto limit = read_timeout(opts_.cluster);
+  for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
+    if (now - it->second.issued > limit) {
+      for (auto& g : it->second.gets)
+        reply(g.waiter, error_reply(ReplyCode::Unknown, "the leader could not confirm its leadership in time"));
+      it = pending_reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Node::step_peer_messages() {
+  inbox_.clear();
+  peers_->receive_all(inbox_);
+  for (auto& m : inbox_) {
+    const raft::NodeId from = m.from;
+    auto r = raw_->step(std::move(m));
+    if (!r.ok() && r.code() != raft::ErrorCode::StepPeerNotFound)
+      spdlog::debug("dropped a message from {}: {}", from, r.error().to_string());
+  }
+}
+
+void Node::handle_client_requests() {
+  incoming_.clear();
+  clients_->receive_all(incoming_);
+  for (auto& in : incoming_) handle_request(in);
+}
+
+void Node::reply(const Waiter& w, ClientReply r) {
+  r.request_id = w.request_id;
+  clients_->reply(w.peer, r);
+}
+
+void Node::reply_not_leader(const IncomingRequest& in) {
+  ClientReply r;
+  r.code = ReplyCode::NotLeader;
+  r.leader_id = soft_state_.leader_id;
+  if (auto it = addresses_.find(soft_state_.leader_id); it != addresses_.end()) r.leader_client = it->second.second;
+  reply({in.peer, in.request.request_id}, std::move(r));
+}
+
+void Node::handle_request(IncomingRequest& in) {
+  auto& req = in.request;
+  const Waiter waiter{in.peer, req.request_id};
+  switch (req.kind) {
+    case RequestKind::Status:
+    case RequestKind::Membership: {
+      ClientReply r;
+      r.status = node_status();
+      r.leader_id = soft_state_.leader_id;
+      reply(waiter, std::move(r));
+      return;
+    }
+    case RequestKind::Get: {
+      if (req.serializable) {
+        auto v = kv_.get(req.key);
+        ClientReply r;
+        r.code = v ? ReplyCode::Ok : ReplyCode::NotFound;
+        if (v) r.value = std::move(*v), r.value_present = true;
+        reply(waiter, std::move(r));
+        return;
+      }
+      if (!is_leader()) return reply_not_leader(in);
+      new_gets_.push_back({waiter, req.key});
+      return;
+    }
+    case RequestKind::Put:
+    case RequestKind::Del:
+    case RequestKind::Cas: {
+      if (!is_leader()) return reply_not_leader(in);
+      if (req.client_id == 0) {
+        reply(waiter, error_reply(ReplyCode::Rejected, "a write needs a non-zero client_id"));
+        return;
+      }
+      KvCommand cmd;
+      cmd.op = req.kind == RequestKind::Put ? KvOp::Put : req.kind == RequestKind::Del ? KvOp::Del : KvOp::Cas;
+      cmd.client_id = req.client_id;
+      cmd.seq = req.seq;
+      cmd.key = std::move(req.key);
+      cmd.value = std::move(req.value);
+      cmd.expected = std::move(req.expected);
+      cmd.expected_absent = req.expected_absent;
+      auto r = raw_->propose({}, encode_kv_command(cmd));
+      if (!r.ok()) {
+        // Dropped before entering the log: definitely not applied by this attempt.
+        reply(waiter, error_reply(ReplyCode::Busy, "proposal dropped: " + r.error().to_string()));
+        return;
+      }
+      pending_writes_[{cmd.client_id, cmd.seq}].push_back(waiter);
+      return;
+    }
+    case RequestKind::TransferLeader: {
+      if (!is_leader()) return reply_not_leader(in);
+      raw_->transfer_leader(req.target);
+      reply(waiter, {});
+      return;
+    }
+    case RequestKind::ConfChange:
+      reply(waiter, error_reply(ReplyCode::Rejected, "membership changes are not implemented yet"));
+      return;
+  }
+  reply(waiter, error_reply(ReplyCode::Rejected, "unknown request kind"));
+}
+
+void Node::issue_read_index() {
+  if (new_gets_.empty()) return;
+  if (!is_leader()) {
+    for (auto& g : new_gets_) reply(g.waiter, error_reply(ReplyCode::Unknown, "leadership lost"));
+    new_gets_.clear();
+    return;
+  }
+  // One read_index for every get that arrived in this iteration (batched ReadIndex).
+  std::string ctx(8, '\0');
+  const uint64_t n = next_read_ctx_++;
+  for (int i = 0; i < 8; ++i) ctx[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  pending_reads_[ctx] = ReadBatch{std::move(new_gets_), Clock::now()};
+  new_gets_.clear();
+  raw_->read_index(ctx);
+}
+
+void Node::send_messages(std::vector<raft::Message>& msgs) {
+  for (auto& m : msgs)
+    if (!peers_->send(m)) unreachable_.push_back(m.to);
+}
+
+bool Node::handle_ready() {
+  raft::Ready rd = raw_->ready();
+  const raft::Term term_before = hard_state_.term;
+  const bool was_leader = is_leader();
+  if (rd.soft_state) soft_state_ = *rd.soft_state;
+
+  send_messages(rd.messages);
+
+  const bool has_snapshot = !rd.snapshot.empty();
+  if (has_snapshot || !rd.entries.empty() || rd.hard_state) {
+    std::optional<raft::HardState> hs = rd.hard_state;
+    auto r = store_->persist(has_snapshot ? &rd.snapshot : nullptr, rd.entries, hs, rd.must_sync);
+    if (!r.ok()) {
+      spdlog::critical("cannot persist: {}; stopping so that nothing more is acknowledged", r.error().to_string());
+      return false;
+    }
+    if (hs) hard_state_ = *hs;
+  }
+
+  send_messages(rd.persisted_messages);
+
+  if (has_snapshot) restore_snapshot(rd.snapshot);
+  apply_entries(rd.committed_entries);
+
+  for (auto& rs : rd.read_states) {
+    auto it = pending_reads_.find(rs.request_ctx);
+    if (it == pending_reads_.end()) continue;
+    ready_reads_.emplace(rs.index, std::move(it->second));
+    pending_reads_.erase(it);
+  }
+
+  raft::LightReady light = raw_->advance(std::move(rd));
+  if (light.commit_index) {
+    hard_state_.commit = *light.commit_index;
+    auto r = store_->persist(nullptr, {}, hard_state_, false);
+    if (!r.ok()) {
+      spdlog::critical("cannot persist: {}; stopping so that nothing more is acknowledged", r.error().to_string());
+      return false;
+    }
+  }
+  send_messages(light.messages);
+  apply_entries(light.committed_entries);
+  raw_->advance_apply();
+
+  for (raft::NodeId id : unreachable_) raw_->report_unreachable(id);
+  unreachable_.clear();
+
+  if (was_leader && !is_leader()) {
+    spdlog::info("no longer the leader (term {}): answering pending requests Unknown", hard_state_.term);
+    fail_pending("leadership lost before the request was applied");
+  } else if (hard_state_.term != term_before && !pending_writes_.empty()) {
+    fail_pending("the term changed before the request was applied");
+  }
+  if (!was_leader && is_leader()) spdlog::info("became the leader of term {}", hard_state_.term);
+  return true;
+}
+
+void Node::restore_snapshot(const raft::Snapshot& snap) {
+  std::string err;
+  if (!kv_.restore(snap.data, &err)) {
+    spdlog::critical("snapshot at index {} from the leader does not decode: {}", snap.metadata.index, err);
+    std::abort();  // applying a partial state would silently diverge from the cluster
+  }
+  applied_ = snap.metadata.index;
+  last_snapshot_index_ = applied_;
+  conf_state_ = snap.metadata.conf_state;
+  for (const auto& [id, m] : kv_.members()) addresses_[id] = {m.raft, m.client};
+  update_peers();
+  spdlog::info("restored a snapshot at index {} term {} ({} keys)", snap.metadata.index, snap.metadata.term,
+               kv_.size());
+}
+
+void Node::apply_entries(std::vector<raft::Entry>& entries) {
+  for (auto& e : entries) {
+    if (e.index <= applied_) continue;  // already covered by a restored snapshot
+    if (e.type == raft::EntryType::ConfChange) {
+      apply_conf_change_entry(e);
+    } else if (!e.data.empty()) {  // empty: a new leader's no-op entry
+      std::string err;
+      auto cmd = decode_kv_command(e.data, &err);
+      if (!cmd) {
+        spdlog::error("entry {} is not a KV command ({}): skipped on every node", e.index, err);
+      } else {
+        const KvResult res = kv_.apply(*cmd);
+        auto it = pending_writes_.find({cmd->client_id, cmd->seq});
+        if (it != pending_writes_.end()) {
+          ClientReply r;
+          switch (res.code) {
+            case KvResultCode::Ok: r.code = ReplyCode::Ok; break;
+            case KvResultCode::NotFound: r.code = ReplyCode::NotFound; break;
+            case KvResultCode::CasFailed:
+              r.code = ReplyCode::CasFailed;
+              r.value = res.value;
+              r.value_present = res.value_present;
+              break;
+            case KvResultCode::Stale:
+              r.code = ReplyCode::Rejected;
+              r.error = "a newer write of this client was already applied";
+              break;
+          }
+          for (const auto& w : it->second) reply(w, r);
+          pending_writes_.erase(it);
+        }
+      }
+    }
+    applied_ = e.index;
+  }
+}
+
+void Node::apply_conf_change_entry(const raft::Entry& e) {
+  auto cc = raft::decode_conf_change(e.data);
+  if (!cc.ok()) {
+    spdlog::critical("entry {} is not a conf change: {}", e.index, cc.error().to_string());
+    std::abort();  // membership would diverge from the other nodes
+  }
+  std::string err;
+  if (auto learned = decode_member_addresses(cc->context, &err)) {
+    for (const auto& m : *learned) {
+      kv_.set_member(m);
+      addresses_[m.id] = {m.raft, m.client};
+    }
+  } else {
+    spdlog::warn("conf change at {}: context has no usable addresses ({})", e.index, err);
+  }
+  conf_state_ = raw_->apply_conf_change(*cc);
+  for (const auto& c : cc->changes) {
+    if (c.change_type == raft::ConfChangeType::RemoveNode && c.node_id != opts_.id) {
+      kv_.remove_member(c.node_id);
+      addresses_.erase(c.node_id);
+      peers_->remove_peer(c.node_id);
+    }
+  }
+  update_peers();
+  spdlog::info("applied conf change at {}: {}", e.index, raft::describe(*cc));
+}
+
+void Node::answer_ready_reads() {
+  while (!ready_reads_.empty() && ready_reads_.begin()->first <= applied_) {
+    auto batch = std::move(ready_reads_.begin()->second);
+    ready_reads_.erase(ready_reads_.begin());
+    for (auto& g : batch.gets) {
+      auto v = kv_.get(g.key);
+      ClientReply r;
+      r.code = v ? ReplyCode::Ok : ReplyCode::NotFound;
+      if (v) r.value = std::move(*v), r.value_present = true;
+      reply(g.waiter, std::move(r));
+    }
+  }
+}
+
+void Node::fail_pending(const std::string& why) {
+  for (auto& [key, waiters] : pending_writes_)
+    for (const auto& w : waiters) reply(w, error_reply(ReplyCode::Unknown, why));
+  pending_writes_.clear();
+  for (auto& [ctx, batch] : pending_reads_)
+    for (auto& g : batch.gets) reply(g.waiter, error_reply(ReplyCode::Unknown, why));
+  pending_reads_.clear();
+  for (auto& [idx, batch] : ready_reads_)
+    for (auto& g : batch.gets) reply(g.waiter, error_reply(ReplyCode::Unknown, why));
+  ready_reads_.clear();
+  for (auto& g : new_gets_) reply(g.waiter, error_reply(ReplyCode::Unknown, why));
+  new_gets_.clear();
+}
+
+void Node::maybe_snapshot() {
+  if (applied_ < last_snapshot_index_ + opts_.cluster.snapshot_entries) return;
+  auto r = store_->create_snapshot(applied_, conf_state_, kv_.snapshot());
+  if (!r.ok()) {
+    spdlog::error("snapshot at {} failed: {}", applied_, r.error().to_string());
+    // Try again after another snapshot_entries entries rather than on every iteration.
+  } else {
+    spdlog::info("snapshot at index {} ({} keys)", applied_, kv_.size());
+  }
+  last_snapshot_index_ = applied_;
+}
+
+transport::NodeStatus Node::node_status() const {
+  const raft::Status st = raw_->status();
+  transport::NodeStatus s;
+  s.id = opts_.id;
+  s.role = lower(raft::to_string(st.soft_state.raft_state));
+  s.term = st.hard_state.term;
+  s.leader = st.soft_state.leader_id;
+  s.commit = st.hard_state.commit;
+  s.applied = applied_;
+  s.last_index = st.last_index;
+  auto first = store_->storage().first_index();
+  s.first_index = first.ok() ? *first : 0;
+  s.voters = st.conf_state.voters;
+  s.learners = st.conf_state.learners;
+  s.voters_outgoing = st.conf_state.voters_outgoing;
+  for (const auto& [id, p] : st.progress) s.progress_matched.emplace_back(id, p.matched);
+  for (const auto& [id, a] : addresses_) s.members.emplace_back(id, a.first + " " + a.second);
+  return s;
+}
+
+}  // namespace node

@@ -1,0 +1,133 @@
+// Node: the composition root of one raft-node process (the role LogCabin's Server/Globals
+// plays): it owns the stable storage, the Raft RawNode, the KV state machine, the peer
+// transport and the client service, and runs the single-threaded event loop.
+//
+// One iteration of the loop (etcd-io/raft doc.go, raft-rs examples/single_mem_node):
+//   1. poll the peer ROUTER, the client ROUTER and the stop pipe until the next tick is due;
+//   2. tick if due (steady clock, every tick_ms); step every peer message that arrived;
+//   3. take every client request that arrived: writes on the leader are proposed (many per
+//      Ready: batching), linearizable gets on the leader share one read_index per iteration,
+//      serializable gets and status are answered at once, followers answer NotLeader;
+//   4. if the RawNode has a Ready: send rd.messages; persist snapshot + entries + hard state
+//      with ONE LogStore::persist call; send rd.persisted_messages; restore the KV state
+//      from rd.snapshot; apply rd.committed_entries; answer rd.read_states; advance; handle
+//      the LightReady (persist its commit, send, apply); advance_apply;
+//   5. every snapshot_entries applied entries, snapshot the KV state (log compaction).
+//
+// Invariants: kv_ reflects exactly the entries up to applied_ (after each step 4);
+// a client is told Ok/NotFound/CasFailed only after its command was applied, which happens
+// only once it is committed (persisted on a majority); every pending write or read that can
+// no longer be answered for sure (leadership or term lost) is answered Unknown.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "config/cluster_config.h"
+#include "node/client_service.h"
+#include "node/kv_state_machine.h"
+#include "node/log_store.h"
+#include "raft/raw_node.h"
+#include "transport/peer_transport.h"
+
+namespace node {
+
+struct NodeOptions {
+  config::ClusterConfig cluster;
+  raft::NodeId id = raft::kNone;
+  bool bootstrap = false;
+  // Test seam: keep the log in memory instead of <node_dir>/{wal,snap}.
+  bool in_memory = false;
+};
+
+class Node {
+ public:
+  // Opens storage, bootstraps or restarts, binds both sockets. On failure returns a one-line
+  // reason (storage corruption, port in use, ...).
+  static std::variant<std::unique_ptr<Node>, std::string> create(zmq::context_t& ctx, NodeOptions options);
+  ~Node();
+
+  // Runs the loop until `stop_fd` (the read end of a self-pipe) becomes readable, or a fatal
+  // storage error. Returns the process exit code (0 on a clean stop).
+  int run(int stop_fd);
+
+ private:
+  struct Waiter {
+    std::string peer;
+    uint64_t request_id = 0;
+  };
+  struct WriteKey {
+    uint64_t client_id, seq;
+    auto operator<=>(const WriteKey&) const = default;
+  };
+
+  Node(zmq::context_t& ctx, NodeOptions options);
+  std::string init();  // "" on success
+
+  void tick_if_due();
+  void step_peer_messages();
+  void handle_client_requests();
+  void handle_request(IncomingRequest& in);
+  void issue_read_index();
+  bool handle_ready();  // false on a fatal storage error
+  void send_messages(std::vector<raft::Message>& msgs);
+  void apply_entries(std::vector<raft::Entry>& entries);
+  void apply_conf_change_entry(const raft::Entry& e);
+  void restore_snapshot(const raft::Snapshot& snap);
+  void answer_ready_reads();
+  void fail_pending(const std::string& why);
+  void maybe_snapshot();
+  void update_peers();
+
+  void reply(const Waiter& w, transport::ClientReply r);
+  void reply_not_leader(const IncomingRequest& in);
+  transport::NodeStatus node_status() const;
+  bool is_leader() const;
+
+  // Constant after construction
+  zmq::context_t& ctx_;
+  NodeOptions opts_;
+  std::chrono::milliseconds tick_interval_;
+
+  std::unique_ptr<LogStore> store_;
+  std::unique_ptr<raft::Logger> raft_logger_;
+  std::unique_ptr<raft::RawNode> raw_;
+  std::unique_ptr<transport::PeerTransport> peers_;
+  std::unique_ptr<ClientService> clients_;
+  KvStateMachine kv_;
+
+  raft::HardState hard_state_;     // last persisted
+  raft::ConfState conf_state_;     // membership after the last applied conf change
+  raft::Index applied_ = 0;
+  raft::Index last_snapshot_index_ = 0;
+  raft::SoftState soft_state_;
+  std::chrono::steady_clock::time_point next_tick_;
+  std::vector<raft::NodeId> unreachable_;  // reported after the Ready is advanced
+  std::map<raft::NodeId, std::pair<std::string, std::string>> addresses_;  // id -> (raft, client)
+
+  // Client bookkeeping (leader only; cleared by fail_pending).
+  std::map<WriteKey, std::vector<Waiter>> pending_writes_;
+  struct PendingGet {
+    Waiter waiter;
+    std::string key;
+  };
+  std::vector<PendingGet> new_gets_;  // arrived this iteration, waiting for one read_index
+  struct ReadBatch {
+    std::vector<PendingGet> gets;
+    std::chrono::steady_clock::time_point issued;
+  };
+  std::map<std::string, ReadBatch> pending_reads_;      // read_index ctx -> batch
+  std::multimap<raft::Index, ReadBatch> ready_reads_;  // read index -> batch, once confirmed
+  uint64_t next_read_ctx_ = 1;
+
+  std::vector<IncomingRequest> incoming_;
+  std::vector<raft::Message> inbox_;
+};
+
+}  // namespace node
