@@ -1,0 +1,75 @@
+// The client protocol: what raftctl (through client/) and a node's client socket exchange.
+//
+// A client holds a DEALER connected to a node's client ROUTER. Each request and each reply is
+// one ZeroMQ frame (after the router's identity frame) encoded by client_codec.h; many
+// requests may be in flight on one socket, matched by request_id. Writes carry (client_id,
+// seq) so that the state machine applies a retried write at most once.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "raft/types.h"
+
+namespace transport {
+
+enum class RequestKind : uint8_t { Put, Get, Del, Cas, Status, ConfChange, TransferLeader, Membership };
+inline constexpr int kRequestKindCount = 8;
+
+struct ClientRequest {
+  uint64_t request_id = 0;  // echoed in the reply
+  uint64_t client_id = 0;   // random per client process; with seq, makes writes retry-safe
+  uint64_t seq = 0;         // per-client increasing sequence number of writes
+  RequestKind kind = RequestKind::Get;
+  std::string key, value, expected;   // expected: for Cas
+  bool expected_absent = false;       // Cas on a key that must not exist
+  bool serializable = false;          // Get: read local state, no ReadIndex
+  raft::ConfChangeV2 conf_change;     // ConfChange (context carries new members' addresses)
+  raft::NodeId target = raft::kNone;  // TransferLeader
+
+  bool operator==(const ClientRequest&) const = default;
+};
+
+enum class ReplyCode : uint8_t {
+  Ok,
+  NotFound,
+  CasFailed,
+  NotLeader,  // leader_id / leader_client tell where to go (0 / "" when unknown)
+  Rejected,   // definitely not applied (error says why)
+  Unknown,    // may or may not have been applied (e.g. leader lost after proposing)
+  Busy,       // try again later (e.g. conf change pending)
+};
+inline constexpr int kReplyCodeCount = 7;
+
+struct NodeStatus {
+  raft::NodeId id = 0;
+  std::string role;
+  uint64_t term = 0;
+  raft::NodeId leader = 0;
+  uint64_t commit = 0, applied = 0, last_index = 0, first_index = 0;
+  std::vector<raft::NodeId> voters, learners, voters_outgoing;
+  std::vector<std::pair<raft::NodeId, uint64_t>> progress_matched;  // leader only
+  std::vector<std::pair<raft::NodeId, std::string>> members;  // id -> "raft_addr client_addr" as known by this node
+
+  bool operator==(const NodeStatus&) const = default;
+};
+
+struct ClientReply {
+  uint64_t request_id = 0;
+  ReplyCode code = ReplyCode::Ok;
+  std::string value;             // Get value; CasFailed: current value
+  bool value_present = false;    // CasFailed: whether the key exists
+  raft::NodeId leader_id = raft::kNone;
+  std::string leader_client;     // NotLeader: leader's client address if known
+  std::string error;             // human readable, for Rejected/Unknown/Busy
+  NodeStatus status;             // Status / Membership
+
+  bool operator==(const ClientReply&) const = default;
+};
+
+}  // namespace transport
+
+// The encode/decode functions, so that including this header alone is enough.
+#include "transport/client_codec.h"

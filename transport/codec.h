@@ -1,0 +1,47 @@
+// The peer-message codec: how a raft::Message travels between nodes.
+//
+// A frame is one ZeroMQ message holding, in cereal portable binary (little-endian, fixed-size
+// integers): the endianness byte, the wire version, the frame kind, the cluster id, the
+// sender and receiver ids (the envelope), then the message body (wire.h). decode_message is
+// the gateway for untrusted bytes: it never throws, never aborts, and allocates at most a
+// small multiple of the input size whatever the input (every length prefix is checked against
+// the unread bytes before anything is allocated). A decoded message is one a peer may send:
+// a known, non-local type, non-zero from and to, and at most kMaxEntriesPerMessage entries.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "raft/types.h"
+
+namespace transport {
+
+inline constexpr uint32_t kWireVersion = 1;
+inline constexpr size_t kMaxFrameBytes = 64u << 20;  // also ZMQ_MAXMSGSIZE on the ROUTERs
+
+enum class DecodeFailure : uint8_t {
+  Malformed,           // not a frame this code could have written (or truncated, or too big)
+  UnsupportedVersion,  // a well-formed prologue with another kWireVersion
+  WrongCluster,        // a peer frame of another cluster_id
+  LocalMessage,        // a message type that must never come from the network
+};
+
+struct DecodeError {
+  std::string message;
+  DecodeFailure reason = DecodeFailure::Malformed;
+};
+
+// Encodes `m` (including m.from and m.to, carried in the envelope) for `cluster_id`.
+std::string encode_message(const std::string& cluster_id, const raft::Message& m);
+
+// Decodes one frame. Fails with WrongCluster when the frame's cluster id differs from
+// `expected_cluster_id`, with UnsupportedVersion on another wire version, with LocalMessage
+// for local-only types (raft::is_local_msg), and Malformed on anything else that is off:
+// truncation, trailing bytes, impossible lengths, bad enum or bool bytes, zero from/to.
+std::variant<raft::Message, DecodeError> decode_message(std::string_view bytes,
+                                                        const std::string& expected_cluster_id);
+
+}  // namespace transport

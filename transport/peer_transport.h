@@ -1,0 +1,115 @@
+// Peer-to-peer message transport over ZeroMQ.
+//
+// Each node binds one ROUTER at its raft address and holds one DEALER per peer, connected to
+// that peer's ROUTER, with routing id = this node's id in decimal. Traffic is one-way per
+// socket: a node sends on its DEALERs and receives on its ROUTER. The routing id a ROUTER sees
+// is informative only; what a node trusts is the envelope (codec.h): its cluster id, and its
+// `to`, which must be this node.
+//
+// Invariants that keep a node alive whatever its peers do:
+// - send() never blocks (ZMQ_DONTWAIT): a full queue or an unconnected peer (ZMQ_IMMEDIATE)
+//   drops the message, counts it and returns false; Raft retransmits.
+// - memory is bounded: SNDHWM per peer, LINGER 0, ZMQ_MAXMSGSIZE = kMaxFrameBytes on the
+//   ROUTER, ZMQ heartbeats so that a dead or paused peer's connection is dropped in about
+//   heartbeat_timeout_ms instead of queueing forever.
+// - a frame that does not decode, comes from another cluster, or is addressed to another
+//   node is dropped and counted, never fatal.
+// - ZMQ_ROUTER_HANDOVER: a restarted peer reusing its routing id takes over at once.
+// Not thread-safe: one thread (the node loop) owns a PeerTransport.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "raft/types.h"
+
+namespace transport {
+
+struct PeerStats {
+  uint64_t sent = 0, received = 0, dropped_send = 0, dropped_decode = 0, dropped_wrong_cluster = 0,
+           dropped_wrong_target = 0;
+  uint64_t dropped_fault = 0;  // dropped on purpose by set_drop_rate (counted as sent by no one)
+};
+
+struct PeerTransportOptions {
+  int send_hwm = 10000;            // messages queued per peer before send() drops
+  int receive_hwm = 10000;         // messages queued on the ROUTER
+  int heartbeat_ivl_ms = 200;
+  int heartbeat_timeout_ms = 1000;
+  int reconnect_ivl_ms = 100;
+  int reconnect_ivl_max_ms = 1000;
+  size_t max_receive_batch = 10000;  // frames handled per receive_all() call
+  // When non-empty, DEALERs connect from this local address ("127.0.0.21"), so that tests
+  // can partition node pairs with per-address firewall rules.
+  std::string source_host;
+};
+
+class PeerTransport {
+ public:
+  // Binds the ROUTER. Throws std::runtime_error naming the endpoint if binding fails (port in
+  // use, bad endpoint). `bind_endpoint` may use a wildcard port ("tcp://127.0.0.1:*").
+  PeerTransport(zmq::context_t& ctx, raft::NodeId self, std::string cluster_id,
+                const std::string& bind_endpoint);
+  PeerTransport(zmq::context_t& ctx, raft::NodeId self, std::string cluster_id,
+                const std::string& bind_endpoint, PeerTransportOptions options);
+  PeerTransport(const PeerTransport&) = delete;
+  PeerTransport& operator=(const PeerTransport&) = delete;
+
+  // Adds a peer, or reconnects it if its endpoint changed (no-op if unchanged). Never throws:
+  // a malformed endpoint leaves the peer absent (has_peer() is false) and is described by
+  // last_problem().
+  void set_peer(raft::NodeId id, const std::string& raft_endpoint);
+  void remove_peer(raft::NodeId id);
+  bool has_peer(raft::NodeId id) const;
+
+  // Non-blocking. false when the peer is unknown or its queue is full (the message is
+  // dropped and counted; the caller then calls RawNode::report_unreachable).
+  bool send(const raft::Message& m);
+
+  // The ROUTER, for zmq::poll(ZMQ_POLLIN).
+  zmq::socket_t& socket() { return router_; }
+
+  // Drains the frames waiting on the ROUTER without blocking (at most
+  // options.max_receive_batch per call; poll again if more remain). Undecodable frames,
+  // frames of another cluster, or addressed to another node id are dropped and counted.
+  void receive_all(std::vector<raft::Message>& out);
+
+  const PeerStats& stats() const { return stats_; }
+  // Why the last frame or message was dropped (for logs), "" if none was.
+  const std::string& last_problem() const { return last_problem_; }
+  // The endpoint actually bound, with the port resolved ("tcp://127.0.0.1:43117").
+  const std::string& bound_endpoint() const { return bound_endpoint_; }
+  raft::NodeId self() const { return self_; }
+
+  // Test-only fault hook (chaos tests): drop this fraction of outgoing messages, as a lossy
+  // network would (send() still returns true). p = 0 turns it off.
+  void set_drop_rate(double p, uint64_t seed);
+
+ private:
+  struct Peer {
+    std::string endpoint;
+    zmq::socket_t socket;
+  };
+
+  void drop(uint64_t& counter, std::string why);
+
+  // Constant after construction
+  zmq::context_t& ctx_;
+  const raft::NodeId self_;
+  const std::string cluster_id_;
+  const PeerTransportOptions options_;
+  zmq::socket_t router_;
+  std::string bound_endpoint_;
+
+  std::map<raft::NodeId, Peer> peers_;
+  PeerStats stats_;
+  std::string last_problem_;
+  double drop_rate_ = 0;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace transport
