@@ -1036,7 +1036,8 @@ void Raft::step_down_after_removal() {
 // --- Output. ---
 
 void Raft::send(Message m) {
-  m.from = id_;
+  // A forwarded MsgTransferLeader keeps its `from`: it names the transferee.
+  if (m.from == kNone) m.from = id_;
   if (is_vote_msg(m.msg_type) || m.msg_type == MT::MsgRequestVoteResponse ||
       m.msg_type == MT::MsgRequestPreVoteResponse) {
     // Vote traffic carries an explicit term (a pre-vote's is the future term).
