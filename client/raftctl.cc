@@ -32,7 +32,7 @@ std::string default_config_path() {
 // problems on stderr; --json prints one object instead.
 int report(const client::Result& r, bool json, bool is_get) {
   if (json) {
-    nlohmann::json j;
+    nlohmann::ordered_json j;
     j["result"] = client::to_string(r.outcome);
     if (r.outcome == client::Outcome::Ok && is_get) j["value"] = r.value;
     if (r.outcome == client::Outcome::CasFailed) j["current"] = r.value_present ? nlohmann::json(r.value) : nlohmann::json(nullptr);
@@ -71,7 +71,7 @@ int print_status(client::Client& c, const config::ClusterConfig& cfg, double tim
   auto rows = c.status_all(timeout);
   bool any = false;
   if (json) {
-    nlohmann::json nodes = nlohmann::json::array();
+    nlohmann::ordered_json nodes = nlohmann::ordered_json::array();
     for (const auto& r : rows) {
       any = any || r.reachable;
       nodes.push_back({{"id", r.member.id},
@@ -83,7 +83,7 @@ int print_status(client::Client& c, const config::ClusterConfig& cfg, double tim
                        {"last_index", r.status.last_index},
                        {"reachable", r.reachable}});
     }
-    std::cout << nlohmann::json{{"nodes", nodes}}.dump() << "\n";
+    std::cout << nlohmann::ordered_json{{"nodes", nodes}}.dump() << "\n";
     return any ? 0 : 3;
   }
   std::ostringstream out;
