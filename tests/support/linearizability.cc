@@ -1,0 +1,243 @@
+#include "tests/support/linearizability.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <unordered_set>
+
+namespace lincheck {
+namespace {
+
+using Value = std::optional<std::string>;
+constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
+
+std::string show(const Value& v) { return v ? "'" + *v + "'" : "absent"; }
+
+std::string_view outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::Ok: return "ok";
+    case Outcome::Fail: return "fail";
+    case Outcome::Unknown: return "unknown";
+  }
+  return "?";
+}
+
+// Whether `op` may take effect on state `s`; the state after it goes to `next`. Unknown
+// operations are tried only in the branch where they change something: an unknown cas whose
+// comparison fails is indistinguishable from one that never ran.
+bool apply(const Op& op, const Value& s, Value& next, std::string* why) {
+  switch (op.kind) {
+    case OpKind::Put:
+      next = op.input;
+      return true;
+    case OpKind::Del:
+      next.reset();
+      return true;
+    case OpKind::Get:
+      if (op.output != s) {
+        if (why) *why = "read " + show(op.output) + " but the value was " + show(s);
+        return false;
+      }
+      next = s;
+      return true;
+    case OpKind::Cas:
+      if (op.outcome == Outcome::Fail) {
+        if (s == op.expected) {
+          if (why) *why = "cas failed but the value was the expected " + show(s);
+          return false;
+        }
+        next = s;
+        return true;
+      }
+      if (s != op.expected) {
+        if (why) *why = "cas expected " + show(op.expected) + " but the value was " + show(s);
+        return false;
+      }
+      next = op.input;
+      return true;
+  }
+  return false;
+}
+
+// The search over one key's sub-history.
+class KeySearch {
+ public:
+  KeySearch(std::vector<const Op*> ops, uint64_t budget) : budget_(budget) {
+    std::stable_sort(ops.begin(), ops.end(),
+                     [](const Op* a, const Op* b) { return a->invoke_time < b->invoke_time; });
+    for (const Op* op : ops) {
+      const bool definite = op->outcome != Outcome::Unknown;
+      ops_.push_back(Entry{op, definite, definite ? op->complete_time : kNever});
+      definite_total_ += definite ? 1 : 0;
+    }
+    done_.assign(ops_.size(), false);
+  }
+
+  Verdict run() {
+    Value state;
+    if (dfs(state, 0)) return Verdict::Linearizable;
+    return exhausted_ ? Verdict::Inconclusive : Verdict::NotLinearizable;
+  }
+
+  uint64_t explored() const { return explored_; }
+
+  std::string explain(const std::string& key) const {
+    std::ostringstream out;
+    out << "key '" << key << "': no linearization exists. Sub-history (" << ops_.size()
+        << " operations, by invocation):\n";
+    for (size_t i = 0; i < ops_.size(); ++i) out << "  #" << i << " " << describe(*ops_[i].op) << "\n";
+    out << "The longest linearizable prefix found has " << best_order_.size()
+        << " operations; its last ones:\n";
+    const size_t from = best_order_.size() > 12 ? best_order_.size() - 12 : 0;
+    for (size_t k = from; k < best_order_.size(); ++k) {
+      out << "  #" << best_order_[k] << " " << describe(*ops_[best_order_[k]].op) << "\n";
+    }
+    out << "Value after it: " << show(best_state_) << ". None of the operations that could come"
+        << " next fits:\n";
+    std::vector<bool> done(ops_.size(), false);
+    for (size_t i : best_order_) done[i] = true;
+    const uint64_t min_ret = min_return(done);
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      if (done[i] || !ops_[i].definite) continue;
+      if (ops_[i].op->invoke_time > min_ret) {
+        out << "  #" << i << " must wait: an earlier operation completed before it started\n";
+        continue;
+      }
+      std::string why;
+      Value next;
+      if (!apply(*ops_[i].op, best_state_, next, &why)) out << "  #" << i << " " << why << "\n";
+    }
+    return out.str();
+  }
+
+ private:
+  struct Entry {
+    const Op* op;
+    bool definite;
+    uint64_t complete;
+  };
+
+  uint64_t min_return(const std::vector<bool>& done) const {
+    uint64_t m = kNever;
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      if (!done[i] && ops_[i].definite) m = std::min(m, ops_[i].complete);
+    }
+    return m;
+  }
+
+  std::string memo_key(const Value& state) const {
+    std::string k;
+    k.reserve(ops_.size() / 8 + 2 + (state ? state->size() : 0));
+    unsigned char byte = 0;
+    for (size_t i = 0; i < done_.size(); ++i) {
+      if (done_[i]) byte |= static_cast<unsigned char>(1u << (i % 8));
+      if (i % 8 == 7) {
+        k.push_back(static_cast<char>(byte));
+        byte = 0;
+      }
+    }
+    k.push_back(static_cast<char>(byte));
+    k.push_back(state ? '1' : '0');
+    if (state) k += *state;
+    return k;
+  }
+
+  bool dfs(const Value& state, size_t definite_done) {
+    if (definite_done == definite_total_) return true;
+    if (++explored_ > budget_) {
+      exhausted_ = true;
+      return false;
+    }
+    std::string key = memo_key(state);
+    if (failed_.count(key)) return false;
+    if (order_.size() > best_order_.size() || best_order_.empty()) {
+      best_order_ = order_;
+      best_state_ = state;
+    }
+    // An operation may come next only if no pending definite operation completed before it
+    // was invoked (real-time order).
+    const uint64_t min_ret = min_return(done_);
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      if (ops_[i].op->invoke_time > min_ret) break;  // sorted by invocation
+      if (done_[i]) continue;
+      Value next;
+      if (!apply(*ops_[i].op, state, next, nullptr)) continue;
+      done_[i] = true;
+      order_.push_back(i);
+      if (dfs(next, definite_done + (ops_[i].definite ? 1 : 0))) return true;
+      order_.pop_back();
+      done_[i] = false;
+      if (exhausted_) return false;
+    }
+    failed_.insert(std::move(key));
+    return false;
+  }
+
+  std::vector<Entry> ops_;
+  std::vector<bool> done_;
+  std::vector<size_t> order_;
+  size_t definite_total_ = 0;
+  uint64_t budget_;
+  uint64_t explored_ = 0;
+  bool exhausted_ = false;
+  std::unordered_set<std::string> failed_;
+  std::vector<size_t> best_order_;
+  Value best_state_;
+};
+
+// Operations that constrain nothing are left out: unknown reads, and put/get/del that
+// definitely did not run.
+bool relevant(const Op& op) {
+  if (op.kind == OpKind::Get) return op.outcome == Outcome::Ok;
+  if (op.outcome == Outcome::Fail) return op.kind == OpKind::Cas;
+  return true;
+}
+
+}  // namespace
+
+std::string describe(const Op& op) {
+  std::ostringstream out;
+  out << "c" << op.client << " ";
+  switch (op.kind) {
+    case OpKind::Put: out << "put(" << op.key << ", '" << op.input << "')"; break;
+    case OpKind::Del: out << "del(" << op.key << ")"; break;
+    case OpKind::Get: out << "get(" << op.key << ") -> " << show(op.output); break;
+    case OpKind::Cas:
+      out << "cas(" << op.key << ", " << show(op.expected) << " -> '" << op.input << "')";
+      break;
+  }
+  out << " = " << outcome_name(op.outcome) << "  [" << op.invoke_time << ", ";
+  if (op.outcome == Outcome::Unknown) {
+    out << "?";
+  } else {
+    out << op.complete_time;
+  }
+  out << "]";
+  return out.str();
+}
+
+CheckResult check(const std::vector<Op>& history, const CheckOptions& options) {
+  std::map<std::string, std::vector<const Op*>> by_key;
+  for (const Op& op : history) {
+    if (relevant(op)) by_key[op.key].push_back(&op);
+  }
+  CheckResult result;
+  for (auto& [key, ops] : by_key) {
+    KeySearch search(std::move(ops), options.max_explored_per_key);
+    const Verdict v = search.run();
+    result.explored += search.explored();
+    if (v == Verdict::Linearizable) continue;
+    result.verdict = v;
+    if (v == Verdict::Inconclusive) {
+      result.explanation = "key '" + key + "': search budget exhausted after " +
+                           std::to_string(search.explored()) + " configurations";
+    } else {
+      result.explanation = search.explain(key);
+    }
+    return result;
+  }
+  return result;
+}
+
+}  // namespace lincheck
