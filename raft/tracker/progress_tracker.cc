@@ -56,9 +56,9 @@ Result<void> check_invariants(const TrackerConfig& cfg, const ProgressMap& progr
     return {};
   };
   for (NodeId id : cfg.voters.ids()) {
-    // A voter of the outgoing half being demoted is a learner in its progress.
-    const bool learner = cfg.learners_next.count(id) != 0;
-    if (auto r = has(id, learner); !r) return r;
+    // A voter of the outgoing half being demoted (learners_next) still votes there: its
+    // progress becomes a learner's only when the joint configuration is left.
+    if (auto r = has(id, false); !r) return r;
     ++members;
   }
   for (NodeId id : cfg.learners) {
