@@ -249,6 +249,7 @@ void Cluster::handle_ready(NodeId id) {
   MemStorage& s = *stores_.at(id);
   if (!n.has_ready()) return;
   Ready rd = n.ready();
+  if (on_ready) on_ready(id, rd);
   auto apply = [&](const std::vector<Entry>& es) {
     for (const Entry& e : es) {
       if (e.type == EntryType::ConfChange) {

@@ -136,6 +136,8 @@ class Cluster {
   // Report the outcome of every MsgSnapshot to its sender (Finish when delivered, Failure when
   // dropped), as a transport would.
   bool auto_report_snapshot = true;
+  // Called with every Ready before the cluster handles it (tests record what they see).
+  std::function<void(NodeId, const Ready&)> on_ready;
 
   std::map<NodeId, std::vector<std::string>> applied;  // data of applied normal entries
   std::map<NodeId, std::vector<ReadState>> read_states;
