@@ -45,7 +45,7 @@ std::variant<raft::Message, DecodeError> decode_message(std::string_view bytes,
     std::string cluster_id;
     wire::load_bytes(base, cluster_id, "cluster id", wire::kMaxClusterIdBytes);
     if (cluster_id != expected_cluster_id) {
-      return DecodeError{"frame of cluster '" + cluster_id + "', expected '" + expected_cluster_id + "'",
+      return DecodeError{"frame of cluster '" + wire::printable(cluster_id) + "', expected '" + expected_cluster_id + "'",
                          DecodeFailure::WrongCluster};
     }
     raft::Message m;

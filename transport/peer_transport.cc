@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "transport/codec.h"
+#include "transport/wire.h"
 
 namespace transport {
 namespace {
@@ -130,14 +131,14 @@ void PeerTransport::receive_all(std::vector<raft::Message>& out) {
     }
     if (parts != 2) {
       drop(stats_.dropped_decode, "frame with " + std::to_string(parts) + " parts from '" +
-                                      identity.to_string() + "'");
+                                      wire::printable(identity.to_string_view()) + "'");
       continue;
     }
     auto decoded = decode_message(payload.to_string_view(), cluster_id_);
     if (auto* err = std::get_if<DecodeError>(&decoded)) {
       uint64_t& counter =
           err->reason == DecodeFailure::WrongCluster ? stats_.dropped_wrong_cluster : stats_.dropped_decode;
-      drop(counter, "frame from '" + identity.to_string() + "': " + err->message);
+      drop(counter, "frame from '" + wire::printable(identity.to_string_view()) + "': " + err->message);
       continue;
     }
     raft::Message& m = std::get<raft::Message>(decoded);

@@ -32,7 +32,7 @@ namespace transport {
 struct PeerStats {
   uint64_t sent = 0, received = 0, dropped_send = 0, dropped_decode = 0, dropped_wrong_cluster = 0,
            dropped_wrong_target = 0;
-  uint64_t dropped_fault = 0;  // dropped on purpose by set_drop_rate (counted as sent by no one)
+  uint64_t dropped_fault = 0;  // dropped on purpose by set_drop_rate (not counted in sent)
 };
 
 struct PeerTransportOptions {

@@ -148,11 +148,19 @@ void load_ids(Archive& ar, std::vector<raft::NodeId>& ids, const char* what) {
   for (raft::NodeId& id : ids) ar(id);
 }
 
-// The fixed prologue of every frame: version and kind. Kept apart from the body so that a
-// frame of another version is refused before its body is interpreted.
+// Every frame starts with cereal's endianness byte; this encoder always writes little-endian.
 inline void check_first_byte(std::string_view bytes) {
   if (bytes.empty()) throw WireError("empty frame");
   if (static_cast<uint8_t>(bytes[0]) != kLittleEndianFlag) throw WireError("bad first byte");
+}
+
+// Bytes that came from the network, made safe to put in a log line: at most `max` characters,
+// anything outside printable ASCII shown as '?'.
+inline std::string printable(std::string_view bytes, size_t max = 64) {
+  std::string out;
+  for (char c : bytes.substr(0, max)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  if (bytes.size() > max) out += "...";
+  return out;
 }
 
 }  // namespace transport::wire

@@ -72,6 +72,9 @@ TEST_CASE("a frame of another cluster is refused as such", "[codec]") {
   CHECK(e.reason == DecodeFailure::WrongCluster);
   CHECK(e.message.find("other") != std::string::npos);
   CHECK(decode_fails(bytes, "othe").reason == DecodeFailure::WrongCluster);
+  // Bytes from the network end up in logs: they are made printable first.
+  const std::string hostile = transport::encode_message("a\nb\x1b", rich_message(raft::MessageType::MsgAppend));
+  CHECK(decode_fails(hostile).message.find("'a?b?'") != std::string::npos);
 }
 
 TEST_CASE("a frame of another wire version is refused before its body is read", "[codec]") {
