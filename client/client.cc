@@ -125,6 +125,10 @@ Result Client::execute(transport::ClientRequest req, bool is_write) {
     res.served_by = target;
     res.value = std::move(reply->value);
     res.value_present = reply->value_present;
+    const bool answered = reply->code == transport::ReplyCode::Ok || reply->code == transport::ReplyCode::NotFound ||
+                          reply->code == transport::ReplyCode::CasFailed;
+    // Only the leader answers writes and linearizable reads: remember it for the next call.
+    if (answered && !req.serializable) leader_hint_ = target;
     switch (reply->code) {
       case transport::ReplyCode::Ok:
         res.outcome = Outcome::Ok;

@@ -1,0 +1,166 @@
+// Crashes and restarts: nothing acknowledged is lost, a new leader serves quickly, a lagging
+// node catches up, and SIGTERM stops a node cleanly.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "tests/integration/cluster_harness.h"
+
+using namespace std::chrono_literals;
+using harness::Cluster;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Writes w0, w1, ... sequentially from its own thread, recording what was acknowledged.
+class Writer {
+ public:
+  explicit Writer(const Cluster& c) : opts_(c.client_options(3s)) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Writer() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  size_t acked() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return acked_.size();
+  }
+  std::vector<int> acked_keys() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return acked_;
+  }
+  // Outcomes that were not Ok, for the failure message.
+  std::string problems() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::to_string(failed_) + " writes not acknowledged, last: " + last_error_;
+  }
+  std::optional<Clock::time_point> first_ack_after(Clock::time_point t) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& a : ack_times_)
+      if (a > t) return a;
+    return std::nullopt;
+  }
+
+ private:
+  void loop() {
+    zmq::context_t ctx(1);
+    client::Client cl(ctx, opts_);
+    for (int i = 0; !stop_; ++i) {
+      auto r = cl.put("w" + std::to_string(i), "v" + std::to_string(i));
+      if (r.outcome == client::Outcome::Ok) {
+        std::lock_guard<std::mutex> lock(mu_);
+        acked_.push_back(i);
+        ack_times_.push_back(Clock::now());
+      } else {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++failed_;
+        last_error_ = std::string(client::to_string(r.outcome)) + ": " + r.error;
+      }
+    }
+  }
+
+  client::Options opts_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<int> acked_;
+  std::vector<Clock::time_point> ack_times_;
+  size_t failed_ = 0;
+  std::string last_error_;
+  std::thread thread_;
+};
+
+void require_acked_readable(Cluster& c, const std::vector<int>& acked) {
+  client::Client cl(c.zmq_context(), c.client_options(10s));
+  for (int i : acked) {
+    auto r = cl.get("w" + std::to_string(i), false);
+    CAPTURE(i, r.error);
+    REQUIRE(r.outcome == client::Outcome::Ok);
+    REQUIRE(r.value == "v" + std::to_string(i));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 of the leader under write load loses no acknowledged write", "[integration][failover]") {
+  Cluster c("leader-kill", 3, 24400);
+  c.start_all();
+  auto leader = c.wait_for_leader(30 * c.election_timeout());
+  REQUIRE(leader.has_value());
+  Writer w(c);
+  REQUIRE(harness::wait_until([&] { return w.acked() >= 30; }, 20s));
+  const auto killed_at = Clock::now();
+  c.kill(*leader, SIGKILL);
+  // A new leader serves within a few election timeouts.
+  REQUIRE(harness::wait_until([&] { return w.first_ack_after(killed_at).has_value(); }, 20 * c.election_timeout()));
+  const size_t after = w.acked();
+  INFO(w.problems());
+  REQUIRE(harness::wait_until([&] { return w.acked() >= after + 30; }, 20s));
+  w.stop();
+  auto new_leader = c.wait_for_leader(30 * c.election_timeout());
+  REQUIRE(new_leader.has_value());
+  CHECK(*new_leader != *leader);
+  require_acked_readable(c, w.acked_keys());
+}
+
+TEST_CASE("a killed follower catches up after restart", "[integration][failover]") {
+  Cluster c("follower-catchup", 3, 24500);
+  c.start_all();
+  auto leader = c.wait_for_leader(30 * c.election_timeout());
+  REQUIRE(leader.has_value());
+  const uint64_t follower = *leader == 1 ? 2 : 1;
+  c.kill(follower, SIGKILL);
+  client::Client cl(c.zmq_context(), c.client_options(10s));
+  for (int i = 0; i < 50; ++i) REQUIRE(cl.put("w" + std::to_string(i), "v" + std::to_string(i)).outcome == client::Outcome::Ok);
+  const auto commit = c.statuses()[*leader].commit;
+  c.start(follower, true);  // --bootstrap is ignored: the node has data
+  REQUIRE(c.wait_applied(commit, 20s));
+  client::Client local(c.zmq_context(), c.client_options(5s, follower));
+  auto r = local.get("w49", true);
+  REQUIRE(r.outcome == client::Outcome::Ok);
+  CHECK(r.value == "v49");
+  CHECK(c.log(follower).find("--bootstrap ignored") != std::string::npos);
+}
+
+TEST_CASE("every node killed and restarted keeps every acknowledged write", "[integration][failover]") {
+  Cluster c("kill-all", 3, 24600);
+  c.start_all();
+  REQUIRE(c.wait_for_leader(30 * c.election_timeout()).has_value());
+  std::vector<int> acked;
+  {
+    Writer w(c);
+    REQUIRE(harness::wait_until([&] { return w.acked() >= 60; }, 30s));
+    // Kill everything while writes are in flight.
+    for (auto id : c.ids()) c.kill(id, SIGKILL);
+    w.stop();
+    acked = w.acked_keys();
+  }
+  c.start_all(false);
+  REQUIRE(c.wait_for_leader(30 * c.election_timeout()).has_value());
+  require_acked_readable(c, acked);
+}
+
+TEST_CASE("SIGTERM stops a node cleanly with exit code 0", "[integration][failover]") {
+  Cluster c("sigterm", 3, 24700);
+  c.start_all();
+  auto leader = c.wait_for_leader(30 * c.election_timeout());
+  REQUIRE(leader.has_value());
+  client::Client cl(c.zmq_context(), c.client_options(10s));
+  REQUIRE(cl.put("before", "stop").outcome == client::Outcome::Ok);
+  for (auto id : c.ids()) {
+    CAPTURE(id);
+    REQUIRE(c.stop(id, 10s) == 0);
+    CHECK(c.log(id).find("stopped (exit code 0)") != std::string::npos);
+  }
+  // And the data survives a clean stop.
+  c.start_all(false);
+  REQUIRE(c.wait_for_leader(30 * c.election_timeout()).has_value());
+  auto r = cl.get("before", false);
+  REQUIRE(r.outcome == client::Outcome::Ok);
+  CHECK(r.value == "stop");
+}
