@@ -164,3 +164,33 @@ TEST_CASE("SIGTERM stops a node cleanly with exit code 0", "[integration][failov
   REQUIRE(r.outcome == client::Outcome::Ok);
   CHECK(r.value == "stop");
 }
+
+TEST_CASE("a follower that missed compacted entries is caught up by a snapshot", "[integration][failover]") {
+  harness::ClusterOptions opts;
+  opts.snapshot_entries = 20;  // snapshot and compact often, keeping only 20 entries
+  Cluster c("snapshot-catchup", 3, 24750, opts);
+  c.start_all();
+  auto leader = c.wait_for_leader(30 * c.election_timeout());
+  REQUIRE(leader.has_value());
+  const uint64_t follower = *leader == 1 ? 2 : 1;
+  c.kill(follower, SIGKILL);
+  client::Client cl(c.zmq_context(), c.client_options(10s));
+  for (int i = 0; i < 150; ++i) REQUIRE(cl.put("w" + std::to_string(i), "v" + std::to_string(i)).outcome == client::Outcome::Ok);
+  auto st = c.statuses();
+  REQUIRE(st[*leader].first_index > 2);  // the log was compacted past what the follower has
+  c.start(follower, false);
+  REQUIRE(c.wait_applied(st[*leader].commit, 20s));
+  CHECK(c.log(follower).find("restored a snapshot") != std::string::npos);
+  client::Client local(c.zmq_context(), c.client_options(5s, follower));
+  for (int i : {0, 77, 149}) {
+    auto r = local.get("w" + std::to_string(i), true);
+    REQUIRE(r.outcome == client::Outcome::Ok);
+    CHECK(r.value == "v" + std::to_string(i));
+  }
+  // The restored node restarts from its own snapshot too.
+  REQUIRE(c.stop(follower) == 0);
+  c.start(follower, false);
+  REQUIRE(c.wait_for_leader(30 * c.election_timeout()).has_value());
+  client::Client again(c.zmq_context(), c.client_options(5s, follower));
+  REQUIRE(harness::wait_until([&] { return again.get("w149", true).value == "v149"; }, 10s));
+}
