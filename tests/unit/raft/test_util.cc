@@ -221,6 +221,7 @@ Cluster::Cluster(std::vector<NodeId> voters, std::vector<NodeId> learners,
   ConfState cs;
   cs.voters = voters;
   cs.learners = learners;
+  initial_ = cs;
   std::vector<NodeId> all = voters;
   all.insert(all.end(), learners.begin(), learners.end());
   for (NodeId id : all) {
@@ -239,8 +240,8 @@ std::unique_ptr<RawNode> Cluster::make(NodeId id) {
   return std::move(*n);
 }
 
-void Cluster::add_empty_node(NodeId id) {
-  stores_[id] = std::make_unique<MemStorage>();
+void Cluster::add_node(NodeId id) {
+  stores_[id] = std::make_unique<MemStorage>(MemStorage::new_with_conf_state(initial_));
   nodes_[id] = make(id);
 }
 

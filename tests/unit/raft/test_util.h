@@ -113,8 +113,9 @@ class Cluster {
   explicit Cluster(std::vector<NodeId> voters, std::vector<NodeId> learners = {},
                    std::function<void(Config&)> tweak = {});
 
-  // Adds a node with empty storage (it learns the membership from the leader).
-  void add_empty_node(NodeId id);
+  // Adds a node whose storage holds the cluster's initial membership (the state "before
+  // index 1"), so that replaying the leader's log reproduces every later membership.
+  void add_node(NodeId id);
   RawNode& node(NodeId id) { return *nodes_.at(id); }
   Raft& raft(NodeId id) { return nodes_.at(id)->raft(); }
   MemStorage& store(NodeId id) { return *stores_.at(id); }
@@ -152,6 +153,7 @@ class Cluster {
   std::unique_ptr<RawNode> make(NodeId id);
 
   std::function<void(Config&)> tweak_;
+  ConfState initial_;
   std::map<NodeId, std::unique_ptr<MemStorage>> stores_;
   std::map<NodeId, std::unique_ptr<RawNode>> nodes_;
   std::vector<Message> wire_;
