@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "raft/check.h"
+#include "raft/conf_change.h"
 #include "raft/mem_storage.h"
 #include "raft/raft.h"
 #include "raft/raw_node.h"
@@ -16,6 +17,7 @@ struct Cluster {
   std::map<NodeId, std::unique_ptr<MemStorage>> stores;
   std::map<NodeId, std::unique_ptr<RawNode>> nodes;
   std::map<NodeId, std::vector<Entry>> applied;
+  std::map<NodeId, std::vector<ReadState>> read_states;
   std::vector<Message> wire;
 
   explicit Cluster(std::vector<NodeId> ids) {
@@ -43,6 +45,7 @@ struct Cluster {
     s.append(rd.entries);
     if (rd.hard_state) s.set_hard_state(*rd.hard_state);
     for (auto& m : rd.persisted_messages) wire.push_back(m);
+    for (auto& r : rd.read_states) read_states[id].push_back(r);
     for (auto& e : rd.committed_entries) apply(id, e);
     LightReady lr = n.advance(std::move(rd));
     if (lr.commit_index) s.set_commit(*lr.commit_index);
@@ -51,7 +54,22 @@ struct Cluster {
     n.advance_apply();
   }
 
+  void add(NodeId id, const ConfState& cs) {
+    stores[id] = std::make_unique<MemStorage>(MemStorage::new_with_conf_state(cs));
+    Config c;
+    c.id = id;
+    c.seed = id;
+    auto n = RawNode::create(c, *stores[id]);
+    REQUIRE(n.ok());
+    nodes[id] = std::move(*n);
+  }
+
   void apply(NodeId id, const Entry& e) {
+    if (e.type == EntryType::ConfChange) {
+      auto cc = decode_conf_change(e.data);
+      REQUIRE(cc.ok());
+      stores[id]->set_conf_state(nodes[id]->apply_conf_change(*cc));
+    }
     applied[id].push_back(e);
   }
 
@@ -110,32 +128,39 @@ TEST_CASE("read index on the leader and a follower", "[smoke]") {
   Cluster c({1, 2, 3});
   REQUIRE(c.nodes[1]->campaign().ok());
   c.stabilize();
+  REQUIRE(c.nodes[1]->propose("", "x").ok());
+  c.stabilize();
   c.nodes[2]->read_index("ctx2");
   c.nodes[1]->read_index("ctx1");
-  // Collect read states while stabilizing.
-  std::vector<ReadState> got;
-  for (int round = 0; round < 50; ++round) {
-    for (NodeId id : {1, 2}) {
-      if (!c.nodes[id]->has_ready()) continue;
-      // peek read states by taking a ready ourselves
-    }
-    c.stabilize();
-    break;
-  }
-  SUCCEED();
+  c.stabilize();
+  // Both requests are answered with the commit index (the leader's empty entry and "x").
+  REQUIRE(c.read_states[1].size() == 1);
+  CHECK(c.read_states[1][0].request_ctx == "ctx1");
+  CHECK(c.read_states[1][0].index == 2);
+  REQUIRE(c.read_states[2].size() == 1);
+  CHECK(c.read_states[2][0].request_ctx == "ctx2");
+  CHECK(c.read_states[2][0].index == 2);
+  CHECK(c.read_states[3].empty());
 }
 
 TEST_CASE("add a voter and a learner by conf change", "[smoke]") {
   Cluster c({1});
+  // Nodes 2 and 3 start from the same initial membership and learn the rest from the log.
+  for (NodeId id : {2, 3}) c.add(id, ConfState{{1}, {}, {}, {}, false});
   REQUIRE(c.nodes[1]->campaign().ok());
   c.stabilize();
   CHECK(c.nodes[1]->status().soft_state.raft_state == StateRole::Leader);
   REQUIRE(c.nodes[1]->propose_conf_change("", ConfChange{ConfChangeType::AddNode, 2, ""}).ok());
   c.stabilize();
-  // Apply the committed conf change on node 1.
-  bool found = false;
-  for (auto& e : c.applied[1]) {
-    if (e.type == EntryType::ConfChange) found = true;
+  REQUIRE(c.nodes[1]->propose_conf_change("", ConfChange{ConfChangeType::AddLearnerNode, 3, ""}).ok());
+  c.stabilize();
+  const ConfState want{{1, 2}, {3}, {}, {}, false};
+  for (NodeId id : {1, 2, 3}) {
+    CAPTURE(id);
+    CHECK(c.nodes[id]->status().conf_state == want);
+    CHECK(c.stores[id]->conf_state() == want);
   }
-  REQUIRE(found);
+  REQUIRE(c.nodes[1]->propose("", "after").ok());
+  c.stabilize();
+  CHECK(c.applied[3].back().data == "after");
 }
