@@ -60,7 +60,7 @@ TEST_CASE("garbage, truncated and oversized frames on both sockets leave the nod
   for (size_t i = 8; i < huge_len.size() && i < 24; ++i) huge_len[i] = '\xff';
   bad.push_back({huge_len});
   for (auto id : c.ids()) {
-    send_frames(c.zmq_context(), c.raft_address(id), bad, "2");
+    send_frames(c.zmq_context(), c.raft_address(id), bad, "garbage");
     send_frames(c.zmq_context(), c.client_address(id), bad);
   }
   // Frames over the sockets' size limits (64 MiB peer, 16 MiB client) drop the connection.
@@ -98,7 +98,7 @@ TEST_CASE("messages and nodes of another cluster_id are ignored", "[integration]
   b.start(3, true);
   // A forged heartbeat of a much higher term, from another cluster: would depose everyone.
   send_frames(a.zmq_context(), a.raft_address(follower),
-              {{transport::encode_message("other", heartbeat_with_term(3, follower, term + 1000))}}, "3");
+              {{transport::encode_message("other", heartbeat_with_term(3, follower, term + 1000))}}, "forger");
   // Let node b.3 campaign for several election timeouts.
   std::this_thread::sleep_for(5 * a.election_timeout());
   REQUIRE(b.running(3));
@@ -109,6 +109,6 @@ TEST_CASE("messages and nodes of another cluster_id are ignored", "[integration]
 
   // Control: the same message with this cluster's id is accepted (so the check above could fail).
   send_frames(a.zmq_context(), a.raft_address(follower),
-              {{transport::encode_message("it", heartbeat_with_term(3, follower, term + 1000))}}, "3");
+              {{transport::encode_message("it", heartbeat_with_term(3, follower, term + 1000))}}, "forger");
   REQUIRE(harness::wait_until([&] { return a.statuses()[follower].term == term + 1000; }, 5s));
 }
