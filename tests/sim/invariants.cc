@@ -19,6 +19,11 @@ Invariants::Invariants(Network& net) : net_(net) {
     if (prev_step) prev_step();
     check();
   };
+  auto prev_crash = net_.before_crash;
+  net_.before_crash = [this, prev_crash](const SimNode& n) {
+    if (prev_crash) prev_crash(n);
+    on_crash(n);
+  };
   auto prev_apply = net_.on_apply;
   net_.on_apply = [this, prev_apply](const SimNode& n, const Entry& e, const ApplyResult* r) {
     on_apply(n, e);
@@ -245,6 +250,28 @@ void Invariants::check_leader(const SimNode& n) {
     }
     t.terms.push_back(now);
   }
+}
+
+void Invariants::on_crash(const SimNode& n) {
+  const Term durable = n.storage->hard_state().term;
+  const Term term = n.raw->raft().term();
+  if (term <= durable) return;
+  for (Term t = durable + 1; t <= term; ++t) {
+    auto l = leaders_.find(t);
+    if (l != leaders_.end() && l->second == n.id) leaders_.erase(l);
+    auto tt = tenures_.find(t);
+    if (tt != tenures_.end() && tt->second.id == n.id) tenures_.erase(tt);
+  }
+  for (auto it = registry_.begin(); it != registry_.end();) {
+    if (it->first.second > durable && it->second.seen_on == n.id) {
+      it = registry_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Re-verify every log from scratch, so that a copy of a forgotten entry held by another
+  // node (which would mean it did leak) is registered again and compared.
+  for (auto& [id, v] : views_) v.terms.clear();
 }
 
 void Invariants::on_apply(const SimNode& n, const Entry& e) {

@@ -14,6 +14,11 @@
 //                        nodes ever consider different entries committed at the same index.
 //   Monotonic commit     a node's commit index never decreases within one incarnation.
 //
+// A node that wins an election alone (a single voter) is leader before its new term is on
+// disk; if it crashes before persisting, that leadership and the entries it appended lived
+// only in its memory (the core sends nothing at a term before the term is durable), so the
+// checker forgets them and the restarted node may lead that term again.
+//
 // A violation throws SimFailure naming the property, the step, and the logs involved.
 #pragma once
 
@@ -83,6 +88,7 @@ class Invariants {
   void observe_commit(const SimNode& n, Index from, Index to);
   void check_commit_against_tenure(Index i, const Commit& c, const Tenure& t) const;
   void on_apply(const SimNode& n, const Entry& e);
+  void on_crash(const SimNode& n);
 
   Network& net_;
   uint64_t checks_ = 0;

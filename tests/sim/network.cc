@@ -124,6 +124,7 @@ void Network::crash(NodeId id) {
   SimNode& n = node(id);
   if (!n.alive()) return;
   note("crash " + std::to_string(id));
+  if (before_crash) before_crash(n);
   n.raw.reset();
   n.pending_reads.clear();
   n.app = KvApp();

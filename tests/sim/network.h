@@ -161,6 +161,8 @@ class Network {
   std::function<void(const SimNode&, const raft::ReadState&)> on_read;
   // Called after every step (one delivery, tick, Ready, crash, restart...).
   std::function<void()> after_step;
+  // Called just before a node crashes, while its RawNode still exists.
+  std::function<void(const SimNode&)> before_crash;
   // One line per step, for traces (empty: no tracing).
   std::function<void(const std::string&)> trace;
 
