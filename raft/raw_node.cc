@@ -127,8 +127,10 @@ Ready RawNode::ready() {
     prev_soft_state_ = ss;
   }
   const HardState hs = r.hard_state();
+  bool term_or_vote_changed = false;
   if (hs != prev_hard_state_) {
-    rd.must_sync = hs.term != prev_hard_state_.term || hs.vote != prev_hard_state_.vote;
+    term_or_vote_changed = hs.term != prev_hard_state_.term || hs.vote != prev_hard_state_.vote;
+    rd.must_sync = term_or_vote_changed;
     rd.hard_state = hs;
     prev_hard_state_ = hs;
   }
@@ -146,6 +148,14 @@ Ready RawNode::ready() {
   }
   rd.messages = r.take_msgs();
   rd.persisted_messages = r.take_msgs_after_append();
+  if (term_or_vote_changed && !rd.messages.empty()) {
+    // A lone voter wins its election at once, before its new term and vote are on disk.
+    // Nothing it says at that term may leave before they are: crashing before the write, it
+    // would come back at the old term and could lead the new one again with another log.
+    rd.messages.insert(rd.messages.end(), std::make_move_iterator(rd.persisted_messages.begin()),
+                       std::make_move_iterator(rd.persisted_messages.end()));
+    rd.persisted_messages = std::exchange(rd.messages, {});
+  }
   return rd;
 }
 
