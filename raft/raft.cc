@@ -370,9 +370,13 @@ Result<void> Raft::handle_vote_request(const Message& m) {
   // voted and know no leader in this term, or it is a pre-vote for a later term.
   const bool can_vote = vote_ == m.from || (vote_ == kNone && leader_id_ == kNone) ||
                         (m.msg_type == MT::MsgRequestPreVote && m.term > term_);
-  // Votes are only for members: a node removed from the configuration must not be able to
-  // win an election (our tracker is empty only before we learned any membership).
-  const bool member = prs_.progress().empty() || prs_.is_member(m.from);
+  // Votes are only for members while we hear from a leader: a node removed from the
+  // configuration must not win over a working cluster (our tracker is empty only before we
+  // learned any membership). Without a recent leader our own membership may be stale (we
+  // may have missed the change that added the candidate), and refusing could leave the
+  // cluster without any leader.
+  const bool recent_leader = leader_id_ != kNone && election_elapsed_ < election_timeout_;
+  const bool member = prs_.progress().empty() || prs_.is_member(m.from) || !recent_leader;
   Message resp;
   resp.msg_type = vote_response_type(m.msg_type);
   resp.to = m.from;
