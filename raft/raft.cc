@@ -393,6 +393,13 @@ Result<void> Raft::handle_vote_request(const Message& m) {
   } else {
     resp.term = term_;
     resp.reject = true;
+    // Tell the candidate how far we know the log to be committed. A leader that removed
+    // itself steps down as soon as it applies the change; the voter left behind may not have
+    // heard that the change committed and, still joint in its own view, would wait forever
+    // for the vote of a node that refuses it and no longer campaigns.
+    resp.commit = log_.committed();
+    const auto commit_term = log_.term(log_.committed());
+    resp.log_term = commit_term.ok() ? *commit_term : 0;
     send(std::move(resp));
   }
   return {};
@@ -784,6 +791,11 @@ Result<void> Raft::step_candidate(Message& m) {
       const bool ours = (state_ == StateRole::PreCandidate) ==
                         (m.msg_type == MT::MsgRequestPreVoteResponse);
       if (!ours) break;
+      // A rejection carries the voter's commit index: if our log holds that entry, every
+      // entry up to it is committed (Log Matching), whoever told us.
+      if (m.reject && m.commit > log_.committed() && log_.match_term(m.commit, m.log_term)) {
+        log_.commit_to(m.commit);
+      }
       switch (poll(m.from, m.msg_type, !m.reject)) {
         case VoteResult::Won:
           if (state_ == StateRole::PreCandidate) {
