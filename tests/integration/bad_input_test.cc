@@ -86,29 +86,35 @@ TEST_CASE("messages and nodes of another cluster_id are ignored", "[integration]
   const auto term = a.statuses()[follower].term;
 
   // A node of cluster "other" whose file names cluster a's nodes 1 and 2 as its peers: it
-  // campaigns at them forever, and they must not listen.
-  Cluster b("cluster-b", 3, 25200, harness::ClusterOptions{.cluster_id = "other"});
+  // campaigns at them, and they must not listen. It is node 4 there, so that a node of
+  // cluster a naming 4 as its leader (or a term in the forged range) would show a leak.
+  Cluster b("cluster-b", 4, 25200, harness::ClusterOptions{.cluster_id = "other"});
   {
     std::ofstream f(b.config_path());
     f << "cluster_id: other\ndata_dir: data\ntick_ms: 20\nelection_ticks: 10\nheartbeat_ticks: 2\nnodes:\n"
       << "  - id: 1\n    raft: " << a.raft_address(1) << "\n    client: tcp://127.0.0.1:25291\n"
       << "  - id: 2\n    raft: " << a.raft_address(2) << "\n    client: tcp://127.0.0.1:25292\n"
-      << "  - id: 3\n    raft: " << b.raft_address(3) << "\n    client: " << b.client_address(3) << "\n";
+      << "  - id: 4\n    raft: " << b.raft_address(4) << "\n    client: " << b.client_address(4) << "\n";
   }
-  b.start(3, true);
+  b.start(4, true);
   // A forged heartbeat of a much higher term, from another cluster: would depose everyone.
   send_frames(a.zmq_context(), a.raft_address(follower),
-              {{transport::encode_message("other", heartbeat_with_term(3, follower, term + 1000))}}, "forger");
-  // Let node b.3 campaign for several election timeouts.
+              {{transport::encode_message("other", heartbeat_with_term(4, follower, term + 1000))}}, "forger");
+  // Let node b.4 campaign for several election timeouts.
   std::this_thread::sleep_for(5 * a.election_timeout());
-  REQUIRE(b.running(3));
+  REQUIRE(b.running(4));
+  REQUIRE(harness::wait_until([&] { return b.log(4).find("pre-candidate") != std::string::npos; }, 5s));
   auto st = a.statuses();
-  REQUIRE(st.count(follower));
-  CHECK(st[follower].term == term);
-  CHECK(st[follower].leader == *leader);
+  REQUIRE(st.size() == 3);
+  for (auto& [id, s] : st) {
+    CAPTURE(id);
+    // A loaded machine may hold an ordinary election meanwhile, hence no exact term check.
+    CHECK(s.term < term + 1000);
+    CHECK(s.leader != 4);
+  }
 
   // Control: the same message with this cluster's id is accepted (so the check above could fail).
   send_frames(a.zmq_context(), a.raft_address(follower),
               {{transport::encode_message("it", heartbeat_with_term(3, follower, term + 1000))}}, "forger");
-  REQUIRE(harness::wait_until([&] { return a.statuses()[follower].term == term + 1000; }, 5s));
+  REQUIRE(harness::wait_until([&] { return a.statuses()[follower].term >= term + 1000; }, 5s));
 }
