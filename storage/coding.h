@@ -88,6 +88,12 @@ class Decoder {
     pos_ += n;
     return true;
   }
+  // Skips n bytes (fails if fewer remain).
+  bool skip(size_t n) {
+    if (!need(n)) return false;
+    pos_ += n;
+    return true;
+  }
   // Marks the decoder failed, e.g. when a decoded value is out of range.
   void fail() { ok_ = false; }
 

@@ -99,8 +99,16 @@ raft::Result<void> DiskStorage::recover(const RecordSink& sink) {
                              files[k].path.c_str(), files[k - 1].seq + 1, files[k].seq - 1));
     }
   }
+  // Bytes of the segments after each one: entries further than about cache_bytes from the
+  // end of the log would be evicted from the cache anyway, so replay does not copy them.
+  std::vector<uint64_t> bytes_after(files.size(), 0);
+  for (size_t k = files.size(); k-- > 1;) {
+    auto size = env_->file_size(files[k].path);
+    if (!size.ok()) return size.error();
+    bytes_after[k - 1] = bytes_after[k] + *size;
+  }
   for (size_t k = 0; k < files.size(); ++k) {
-    auto r = replay_segment(files[k], k + 1 == files.size(), sink);
+    auto r = replay_segment(files[k], k + 1 == files.size(), bytes_after[k], sink);
     if (!r.ok()) return r;
   }
   if (base_ != first_) {
@@ -111,7 +119,7 @@ raft::Result<void> DiskStorage::recover(const RecordSink& sink) {
 }
 
 raft::Result<void> DiskStorage::replay_segment(const SegmentFile& file, bool is_last,
-                                               const RecordSink& sink) {
+                                               uint64_t bytes_after, const RecordSink& sink) {
   auto image = env_->read_file(file.path);
   if (!image.ok()) return image.error();
   SegmentReport rep;
@@ -172,7 +180,9 @@ raft::Result<void> DiskStorage::replay_segment(const SegmentFile& file, bool is_
         if (rep.min_index == 0 || lo < rep.min_index) rep.min_index = lo;
         rep.max_index = std::max<raft::Index>(rep.max_index, lo + n - 1);
       }
-      auto r = apply_record(rec, static_cast<uint32_t>(file.seq), file.path);
+      const uint64_t to_end = image->size() - rec.offset + bytes_after;
+      const bool cache = to_end <= opts_.cache_bytes;
+      auto r = apply_record(rec, static_cast<uint32_t>(file.seq), file.path, cache);
       if (!r.ok()) return r;
     }
     first_batch = false;
@@ -212,15 +222,25 @@ raft::Result<void> DiskStorage::replay_segment(const SegmentFile& file, bool is_
 }
 
 raft::Result<void> DiskStorage::apply_record(const RecordView& rec, uint32_t seq,
-                                             const std::string& file) {
+                                             const std::string& file, bool cache) {
   auto bad = [&](const std::string& what) {
     return io(raft::format("%s: offset %lu: %s", file.c_str(), rec.offset, what.c_str()));
   };
   switch (static_cast<RecordType>(rec.type)) {
     case RecordType::kEntries: {
+      raft::Index first = 0;
+      std::vector<raft::Term> terms;
       std::vector<raft::Entry> ents;
-      if (!decode_entries(rec.payload, &ents)) return bad("undecodable entries record");
-      std::string why = apply_entries(std::move(ents), seq, rec.offset, rec.length);
+      if (cache) {
+        if (!decode_entries(rec.payload, &ents)) return bad("undecodable entries record");
+        first = ents.front().index;
+        terms.reserve(ents.size());
+        for (const auto& e : ents) terms.push_back(e.term);
+      } else if (!decode_entry_terms(rec.payload, &first, &terms)) {
+        return bad("undecodable entries record");
+      }
+      std::string why =
+          apply_entries(first, terms, cache ? &ents : nullptr, seq, rec.offset, rec.length);
       if (!why.empty()) return bad(why);
       return {};
     }
@@ -302,10 +322,10 @@ raft::Result<void> DiskStorage::load_snapshots() {
 
 // --- In-memory effects ---
 
-std::string DiskStorage::apply_entries(std::vector<raft::Entry>&& ents, uint32_t seq,
+std::string DiskStorage::apply_entries(raft::Index i, const std::vector<raft::Term>& terms,
+                                       std::vector<raft::Entry>* ents, uint32_t seq,
                                        uint64_t offset, uint32_t length) {
-  if (ents.empty()) return {};
-  const raft::Index i = ents.front().index;
+  if (terms.empty()) return {};
   if (i < first_) {
     return raft::format("entries from %lu overwrite compacted entries (the first is %lu)", i,
                         first_);
@@ -324,8 +344,13 @@ std::string DiskStorage::apply_entries(std::vector<raft::Entry>&& ents, uint32_t
     }
     locs_.resize(i - base_);
   }
-  for (raft::Entry& e : ents) {
-    locs_.push_back(EntryLoc{e.term, offset, seq, length});
+  for (raft::Term t : terms) locs_.push_back(EntryLoc{t, offset, seq, length});
+  if (!ents) {
+    cache_.clear();
+    cache_bytes_ = 0;
+    return {};
+  }
+  for (raft::Entry& e : *ents) {
     cache_bytes_ += cache_cost(e);
     cache_.push_back(std::move(e));
   }
@@ -628,7 +653,11 @@ raft::Result<void> DiskStorage::persist(const raft::Snapshot* snapshot,
     RAFT_CHECK(why.empty(), "%s", why.c_str());
   }
   if (!ents.empty()) {
-    std::string why = apply_entries(std::vector<raft::Entry>(ents), seq, ents_offset, ents_length);
+    std::vector<raft::Entry> copy = ents;
+    std::vector<raft::Term> terms;
+    terms.reserve(ents.size());
+    for (const auto& e : ents) terms.push_back(e.term);
+    std::string why = apply_entries(ents.front().index, terms, &copy, seq, ents_offset, ents_length);
     RAFT_CHECK(why.empty(), "%s", why.c_str());
   }
   hs_ = hs;

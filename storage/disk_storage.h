@@ -154,13 +154,20 @@ class DiskStorage final : public raft::Storage {
   DiskStorage(std::string node_dir, const Options& opts, bool read_only);
 
   raft::Result<void> recover(const RecordSink& sink);
-  raft::Result<void> replay_segment(const SegmentFile& file, bool is_last, const RecordSink& sink);
-  raft::Result<void> apply_record(const RecordView& rec, uint32_t seq, const std::string& file);
+  raft::Result<void> replay_segment(const SegmentFile& file, bool is_last, uint64_t bytes_after,
+                                    const RecordSink& sink);
+  // `cache` says whether entries in the record are worth materializing for the cache.
+  raft::Result<void> apply_record(const RecordView& rec, uint32_t seq, const std::string& file,
+                                  bool cache);
   raft::Result<void> load_snapshots();
 
   // In-memory effects, shared by replay and the write path. They return a description of
   // what is impossible about the change ("" when it was applied).
-  std::string apply_entries(std::vector<raft::Entry>&& ents, uint32_t seq, uint64_t offset,
+  // Entries first.. with these terms, in the record at (seq, offset). `ents` (the entries
+  // themselves, moved into the cache) may be null: then the cache is emptied instead, which
+  // keeps it a suffix of the log.
+  std::string apply_entries(raft::Index first, const std::vector<raft::Term>& terms,
+                            std::vector<raft::Entry>* ents, uint32_t seq, uint64_t offset,
                             uint32_t length);
   std::string apply_log_start(const LogStart& s);
   void trim_cache();

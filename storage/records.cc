@@ -163,6 +163,30 @@ bool decode_entries(std::string_view in, std::vector<raft::Entry>* entries) {
   return d.done();
 }
 
+bool decode_entry_terms(std::string_view in, raft::Index* first, std::vector<raft::Term>* terms) {
+  Decoder d(in);
+  uint32_t n = 0;
+  d.get_u64(first);
+  d.get_u32(&n);
+  if (!d.ok() || n == 0 || n > d.remaining() / kMinEntryBytes || *first == 0 ||
+      *first + n < *first) {
+    return false;
+  }
+  terms->resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    uint8_t type = 0;
+    uint32_t len = 0;
+    d.get_u8(&type);
+    d.get_u64(&(*terms)[i]);
+    d.get_u32(&len);
+    d.skip(len);
+    d.get_u32(&len);
+    d.skip(len);
+    if (!d.ok() || type > static_cast<uint8_t>(raft::EntryType::ConfChange)) return false;
+  }
+  return d.done();
+}
+
 namespace {
 
 std::string ids_to_string(const std::vector<raft::NodeId>& ids) {

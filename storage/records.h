@@ -60,6 +60,9 @@ inline std::string encode_entries(const std::vector<raft::Entry>& entries) {
   return out;
 }
 bool decode_entries(std::string_view in, std::vector<raft::Entry>* entries);
+// Validates an entries payload exactly as decode_entries does but keeps only the first index
+// and the terms (no copies of the data): recovery uses it for entries too old to be cached.
+bool decode_entry_terms(std::string_view in, raft::Index* first, std::vector<raft::Term>* terms);
 
 std::string conf_state_to_string(const raft::ConfState& cs);
 
