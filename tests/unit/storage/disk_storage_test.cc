@@ -475,3 +475,45 @@ TEST_CASE("persist panics on entries that leave a gap", "[disk_storage]") {
   CHECK_THROWS_AS((void)s->persist(nullptr, entries(3, {1}), std::nullopt, true), raft::PanicError);
   raft::set_panic_handler(old);
 }
+
+TEST_CASE("a torn tail in a real segment file is cut off on open", "[disk_storage]") {
+  storage_test::TempDir tmp;
+  Observed prefix;
+  std::string seg;
+  {
+    auto s = open_ok(tmp.path(), Options{});
+    REQUIRE(s->persist(nullptr, entries(1, {1, 1}), hard_state(1, 1, 1), true).ok());
+    prefix = observe(*s);
+    REQUIRE(s->persist(nullptr, entries(3, {1, 1}), hard_state(1, 1, 3), true).ok());
+  }
+  for (const auto& e : std::filesystem::directory_iterator(tmp.path() + "/wal")) seg = e.path();
+  const auto full = std::filesystem::file_size(seg);
+  std::filesystem::resize_file(seg, full - 4);
+  {
+    auto s = open_ok(tmp.path(), Options{});
+    CHECK(observe(*s) == prefix);
+    REQUIRE(s->recovery_warnings().size() == 1);
+    CHECK(s->recovery_warnings()[0].find(seg + ": offset ") == 0);
+  }
+  CHECK(std::filesystem::file_size(seg) < full - 4);
+  CHECK(open_ok(tmp.path(), Options{})->recovery_warnings().empty());
+}
+
+TEST_CASE("memory for entries stays within cache_bytes however long the log", "[disk_storage]") {
+  FaultEnv env;
+  Options opts = mem_options(&env);
+  opts.cache_bytes = 4096;
+  auto s = open_ok("/n", opts);
+  for (raft::Index i = 1; i <= 2000; i += 10) {
+    std::vector<raft::Entry> batch;
+    for (raft::Index k = i; k < i + 10; ++k) batch.push_back(storage_test::entry(k, 1, std::string(100, 'v')));
+    REQUIRE(s->persist(nullptr, batch, std::nullopt, false).ok());
+    CHECK(s->cached_entries() * (100 + sizeof(raft::Entry)) <= opts.cache_bytes);
+  }
+  CHECK(s->cached_entries() > 0);
+  auto e = s->entries(1, 2001, raft::kNoLimit);
+  REQUIRE(e.ok());
+  REQUIRE(e->size() == 2000);
+  CHECK((*e)[0].data == std::string(100, 'v'));
+  CHECK((*e)[1999].index == 2000);
+}
