@@ -29,7 +29,7 @@ build_dir=${BUILD_DIR:-build}
 cmake_args=(-DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}")
 [ -n "${SANITIZE:-}" ] && cmake_args+=(-DSANITIZE="$SANITIZE")
 [ -n "${WERROR:-}" ] && cmake_args+=(-DRAFT_WERROR=ON)
-if [ ! -f "$build_dir/CMakeCache.txt" ] || [ -n "${SANITIZE:-}${WERROR:-}" ]; then
-  cmake -S . -B "$build_dir" "${cmake_args[@]}" >/dev/null
-fi
+cmake_args+=(-DRAFT_ONLY="${RAFT_ONLY:-}")
+# Configuring is quick and keeps the cache in line with this call's settings.
+cmake -S . -B "$build_dir" "${cmake_args[@]}" >/dev/null
 cmake --build "$build_dir" -j"${JOBS:-2}"

@@ -14,7 +14,9 @@ WERROR=${WERROR:-} scripts/setup.sh
 
 if [ -n "${SANITIZE:-}" ]; then
   echo "== sanitizer build ($SANITIZE): unit and sim tiers"
-  BUILD_DIR=build-asan BUILD_TYPE=Debug SANITIZE="$SANITIZE" WERROR=${WERROR:-} scripts/setup.sh
+  # Only what the pure tiers need: no benchmarks, no process-level tests.
+  RAFT_ONLY="raft;storage;config;transport;node;client;tests/unit;tests/sim;tests/support" \
+    BUILD_DIR=build-asan BUILD_TYPE=Debug SANITIZE="$SANITIZE" WERROR=${WERROR:-} scripts/setup.sh
   (cd build-asan && SIM_SEEDS=${ASAN_SIM_SEEDS:-100} ctest --output-on-failure -j"${CTEST_JOBS:-2}" -L 'unit|sim')
 fi
 echo "test.sh: finished in $(( $(date +%s) - start ))s"
