@@ -125,11 +125,14 @@ class Simulator {
     setup_summary_ = s.str();
     net_ = std::make_unique<Network>(no);
     inv_ = std::make_unique<Invariants>(*net_);
-    wl_ = std::make_unique<Workload>(*net_, 5, 3, 250);
+    wl_ = std::make_unique<Workload>(*net_, 10, 3, 300);
     net_->trace = [this](const std::string& line) { note(line); };
 
     note("setup: " + setup_summary_);
-    actions_ = {
+    // Storms (faults at the seed's intensity) alternate with calm spells (no new faults,
+    // fewer membership changes), so that the cluster also makes progress under load and the
+    // client history holds many concurrent operations.
+    storm_ = {
         {40, &Simulator::act_deliver},      {18, &Simulator::act_tick},
         {22, &Simulator::act_ready},        {8, &Simulator::act_client},
         {1.5, &Simulator::act_snapshot},    {0.3 * fault_, &Simulator::act_campaign},
@@ -137,12 +140,34 @@ class Simulator {
         {0.4 * fault_, &Simulator::act_crash},     {1.5, &Simulator::act_restart},
         {1.0, &Simulator::act_conf_change}, {0.4 * fault_, &Simulator::act_transfer},
     };
-    for (const auto& [w, a] : actions_) total_weight_ += w;
+    calm_ = {
+        {40, &Simulator::act_deliver},     {15, &Simulator::act_tick},
+        {22, &Simulator::act_ready},       {12, &Simulator::act_client},
+        {1.5, &Simulator::act_snapshot},   {0.8, &Simulator::act_restart},
+        {0.3, &Simulator::act_conf_change}, {0.1, &Simulator::act_transfer},
+    };
+    next_spell_ = 1;
+  }
+
+  void maybe_change_spell() {
+    if (step_ < next_spell_) return;
+    storming_ = !storming_;
+    next_spell_ = step_ + 100 + rand(300);
+    if (!storming_) {
+      note("calm spell until step " + std::to_string(next_spell_));
+      if (chance(0.8)) net_->recover();
+    } else {
+      note("storm until step " + std::to_string(next_spell_));
+    }
   }
 
   void step_once() {
-    double x = std::uniform_real_distribution<double>(0, total_weight_)(rng_);
-    for (const auto& [w, a] : actions_) {
+    maybe_change_spell();
+    const auto& actions = storming_ ? storm_ : calm_;
+    double total = 0;
+    for (const auto& [w, a] : actions) total += w;
+    double x = std::uniform_real_distribution<double>(0, total)(rng_);
+    for (const auto& [w, a] : actions) {
       if (x < w) {
         (this->*a)();
         return;
@@ -205,7 +230,7 @@ class Simulator {
       return;
     }
     const NodeId id = pick(ready);
-    const bool crash = chance(0.004 * fault_);
+    const bool crash = storming_ && chance(0.004 * fault_);
     if (crash) ++report_.crashes;
     net_->handle_ready(id, crash);
   }
@@ -484,8 +509,10 @@ class Simulator {
   std::unique_ptr<Network> net_;
   std::unique_ptr<Invariants> inv_;
   std::unique_ptr<Workload> wl_;
-  std::vector<std::pair<double, Action>> actions_;
-  double total_weight_ = 0;
+  std::vector<std::pair<double, Action>> storm_;
+  std::vector<std::pair<double, Action>> calm_;
+  bool storming_ = false;
+  uint64_t next_spell_ = 1;
   std::deque<std::string> recent_;
   std::string setup_summary_;
   uint64_t step_ = 0;

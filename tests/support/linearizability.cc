@@ -72,6 +72,11 @@ class KeySearch {
       definite_total_ += definite ? 1 : 0;
     }
     done_.assign(ops_.size(), false);
+    std::unordered_set<std::string> written;
+    for (const Entry& e : ops_) {
+      const bool writes = e.op->kind == OpKind::Put || e.op->kind == OpKind::Cas;
+      if (writes && !written.insert(e.op->input).second) unique_values_ = false;
+    }
   }
 
   Verdict run() {
@@ -84,7 +89,7 @@ class KeySearch {
 
   std::string explain(const std::string& key) const {
     std::ostringstream out;
-    out << "key '" << key << "': no linearization exists. Sub-history (" << ops_.size()
+    out << "key '" << key << "': no linearization found. Sub-history (" << ops_.size()
         << " operations, by invocation):\n";
     for (size_t i = 0; i < ops_.size(); ++i) out << "  #" << i << " " << describe(*ops_[i].op) << "\n";
     out << "The longest linearizable prefix found has " << best_order_.size()
@@ -158,19 +163,87 @@ class KeySearch {
     // An operation may come next only if no pending definite operation completed before it
     // was invoked (real-time order).
     const uint64_t min_ret = min_return(done_);
-    for (size_t i = 0; i < ops_.size(); ++i) {
-      if (ops_[i].op->invoke_time > min_ret) break;  // sorted by invocation
-      if (done_[i]) continue;
-      Value next;
-      if (!apply(*ops_[i].op, state, next, nullptr)) continue;
-      done_[i] = true;
-      order_.push_back(i);
-      if (dfs(next, definite_done + (ops_[i].definite ? 1 : 0))) return true;
-      order_.pop_back();
-      done_[i] = false;
-      if (exhausted_) return false;
+    const bool found = unique_values_ ? step_lazily(state, definite_done, min_ret)
+                                      : step_eagerly(state, definite_done, min_ret);
+    if (found) return true;
+    if (!exhausted_) failed_.insert(std::move(key));
+    return false;
+  }
+
+  // Tries `op` next (after the unknown operations in `before`, already applied to reach
+  // `state`): marks them done, recurses, and undoes the marks.
+  bool descend(const std::vector<size_t>& before, size_t op, const Value& state,
+               size_t definite_done) {
+    Value next;
+    if (!apply(*ops_[op].op, state, next, nullptr)) return false;
+    for (size_t u : before) {
+      done_[u] = true;
+      order_.push_back(u);
     }
-    failed_.insert(std::move(key));
+    done_[op] = true;
+    order_.push_back(op);
+    const bool found = dfs(next, definite_done + (ops_[op].definite ? 1 : 0));
+    if (found) return true;
+    done_[op] = false;
+    order_.pop_back();
+    for (size_t u : before) {
+      done_[u] = false;
+      order_.pop_back();
+    }
+    return false;
+  }
+
+  // Plain Wing & Gong: every candidate, unknown ones included, may come next.
+  bool step_eagerly(const Value& state, size_t definite_done, uint64_t min_ret) {
+    // Definite operations first: an unknown one is optional, and trying it first sends the
+    // search down long dead ends when the history is fine.
+    for (int pass = 0; pass < 2; ++pass) {
+      for (size_t i = 0; i < ops_.size(); ++i) {
+        if (ops_[i].op->invoke_time > min_ret) break;  // sorted by invocation
+        if (done_[i] || ops_[i].definite != (pass == 0)) continue;
+        if (descend({}, i, state, definite_done)) return true;
+        if (exhausted_) return false;
+      }
+    }
+    return false;
+  }
+
+  // Unknown operations only ever matter through the value they leave for the next definite
+  // operation (moving an unknown operation later never breaks real-time order: nothing has
+  // to follow it). So the next step is a definite operation, preceded by the shortest run of
+  // unknown operations that produces some value; every reachable value is tried. When every
+  // write writes its own value, the operations producing a value are forced, and the
+  // shortest run never uses an operation a longer one would spare, so nothing is lost.
+  bool step_lazily(const Value& state, size_t definite_done, uint64_t min_ret) {
+    struct Reach {
+      Value value;
+      std::vector<size_t> used;
+    };
+    std::vector<Reach> reach{{state, {}}};
+    for (size_t head = 0; head < reach.size(); ++head) {
+      for (size_t u = 0; u < ops_.size(); ++u) {
+        if (ops_[u].op->invoke_time > min_ret) break;
+        if (done_[u] || ops_[u].definite) continue;
+        const auto& used = reach[head].used;
+        if (std::find(used.begin(), used.end(), u) != used.end()) continue;
+        Value next;
+        if (!apply(*ops_[u].op, reach[head].value, next, nullptr)) continue;
+        bool seen = false;
+        for (const auto& r : reach) seen = seen || r.value == next;
+        if (seen) continue;
+        Reach r{next, used};
+        r.used.push_back(u);
+        reach.push_back(std::move(r));
+      }
+    }
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      if (ops_[i].op->invoke_time > min_ret) break;
+      if (done_[i] || !ops_[i].definite) continue;
+      for (const auto& r : reach) {
+        if (descend(r.used, i, r.value, definite_done)) return true;
+        if (exhausted_) return false;
+      }
+    }
     return false;
   }
 
@@ -184,6 +257,8 @@ class KeySearch {
   std::unordered_set<std::string> failed_;
   std::vector<size_t> best_order_;
   Value best_state_;
+  // Every write (put, cas) of this key writes a value no other write writes.
+  bool unique_values_ = true;
 };
 
 // Operations that constrain nothing are left out: unknown reads, and put/get/del that
@@ -231,7 +306,8 @@ CheckResult check(const std::vector<Op>& history, const CheckOptions& options) {
     result.verdict = v;
     if (v == Verdict::Inconclusive) {
       result.explanation = "key '" + key + "': search budget exhausted after " +
-                           std::to_string(search.explored()) + " configurations";
+                           std::to_string(search.explored()) + " configurations; " +
+                           search.explain(key);
     } else {
       result.explanation = search.explain(key);
     }
