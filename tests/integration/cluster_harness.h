@@ -1,7 +1,8 @@
 // ClusterHarness: real raft-node processes on loopback for integration tests.
 //
 // Each harness owns a fresh temporary directory (cluster file + data), its own port range
-// (raft = base + id, client = base + 50 + id) and every process it starts. The destructor
+// (raft = base + id, client = base + 50 + id: give every TEST_CASE its own multiple of 100
+// in 24100..29900) and every process it starts. The destructor
 // SIGKILLs and reaps every process still running, whatever happened in the test, and the
 // children are also started with PR_SET_PDEATHSIG so that they die with the test process
 // even if it is killed by a CTest timeout. When a test fails (an exception is unwinding) the

@@ -168,7 +168,7 @@ TEST_CASE("SIGTERM stops a node cleanly with exit code 0", "[integration][failov
 TEST_CASE("a follower that missed compacted entries is caught up by a snapshot", "[integration][failover]") {
   harness::ClusterOptions opts;
   opts.snapshot_entries = 20;  // snapshot and compact often, keeping only 20 entries
-  Cluster c("snapshot-catchup", 3, 24750, opts);
+  Cluster c("snapshot-catchup", 3, 25400, opts);
   c.start_all();
   auto leader = c.wait_for_leader(30 * c.election_timeout());
   REQUIRE(leader.has_value());
