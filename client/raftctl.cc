@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "client/bench_command.h"
 #include "client/client.h"
 #include "client/shell.h"
 #include "config/cluster_config.h"
@@ -126,6 +127,7 @@ int main(int argc, char** argv) {
   app.add_option("--node", node_id, "send requests to this member only (by id)");
   app.add_option("--timeout", timeout_s, "give up after this many seconds (default 5)")->check(CLI::PositiveNumber);
   app.add_flag("--json", json, "print results as JSON");
+  client::register_bench_command(app, config_path, node_id, timeout_s, json);
 
   std::string key, value, expected;
   bool serializable = false, expect_absent = false;
