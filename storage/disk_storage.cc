@@ -120,9 +120,11 @@ raft::Result<void> DiskStorage::recover(const RecordSink& sink) {
 
 raft::Result<void> DiskStorage::replay_segment(const SegmentFile& file, bool is_last,
                                                uint64_t bytes_after, const RecordSink& sink) {
+  // Reported even if the segment turns out damaged, so that check_data can list it.
+  report_.segments.emplace_back();
+  SegmentReport& rep = report_.segments.back();
   auto image = env_->read_file(file.path);
   if (!image.ok()) return image.error();
-  SegmentReport rep;
   rep.path = file.path;
   rep.seq = file.seq;
   rep.size = image->size();
@@ -196,16 +198,18 @@ raft::Result<void> DiskStorage::replay_segment(const SegmentFile& file, bool is_
     }
     rep.torn = why;
     if (reader.valid_end() == 0) {
-      warnings_.push_back(why + ": no complete batch, segment removed");
+      warnings_.push_back(why + (read_only_ ? ": no complete batch (removed when the node starts)"
+                                            : ": no complete batch, segment removed"));
       if (!read_only_) {
         auto r = env_->remove_file(file.path);
         if (r.ok() && opts_.fsync) r = env_->sync_dir(layout_.wal_dir);
         if (!r.ok()) return r;
       }
     } else {
-      warnings_.push_back(raft::format("%s: torn tail, truncated to %lu bytes (%lu bytes dropped)",
-                                       why.c_str(), reader.valid_end(),
-                                       image->size() - reader.valid_end()));
+      warnings_.push_back(raft::format("%s: torn tail, %s %lu bytes (%lu bytes dropped)",
+                                       why.c_str(),
+                                       read_only_ ? "cut when the node starts to" : "truncated to",
+                                       reader.valid_end(), image->size() - reader.valid_end()));
       if (!read_only_) {
         auto r = env_->truncate(file.path, reader.valid_end());
         if (!r.ok()) return r;
@@ -217,7 +221,6 @@ raft::Result<void> DiskStorage::replay_segment(const SegmentFile& file, bool is_
     kept.size = reader.valid_end();
     segments_[file.seq] = kept;
   }
-  report_.segments.push_back(std::move(rep));
   return {};
 }
 

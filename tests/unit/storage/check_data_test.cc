@@ -78,6 +78,7 @@ TEST_CASE("check-data reports damage with file and offset and returns 1", "[chec
   const std::string text = out.str();
   INFO(text);
   CHECK(contains(text, "DAMAGED: " + seg + ": offset "));
+  CHECK(contains(text, "wal: 1 segment(s)"));
   // The checker changes nothing.
   CHECK(env.contents(seg) == img);
 }
