@@ -97,6 +97,8 @@ Result Client::execute(transport::ClientRequest req, bool is_write) {
     sleep_until_at_most(deadline, backoff);
     backoff = std::min(max_backoff, backoff * 2);
   };
+  if (leader_hint_ == raft::kNone && options_.only_node == raft::kNone && !req.serializable && endpoints_.size() > 1)
+    leader_hint_ = discover_leader(std::min(deadline, Clock::now() + options_.attempt_timeout));
   size_t round_robin = 0;
   bool sent = false;
   std::string last_error = "no member answered";
@@ -178,6 +180,36 @@ Result Client::execute(transport::ClientRequest req, bool is_write) {
   res.outcome = is_write && sent ? Outcome::Unknown : Outcome::Unavailable;
   res.error = "timed out after " + std::to_string(options_.timeout.count()) + " ms: " + last_error;
   return res;
+}
+
+raft::NodeId Client::discover_leader(Clock::time_point until) {
+  std::vector<std::pair<raft::NodeId, uint64_t>> asked;
+  for (const auto& [id, endpoint] : endpoints_) {
+    transport::ClientRequest req;
+    req.kind = transport::RequestKind::Status;
+    if (const uint64_t rid = connection(id).send(req)) asked.emplace_back(id, rid);
+  }
+  raft::NodeId found = raft::kNone;
+  std::vector<transport::ClientReply> replies;
+  while (found == raft::kNone && Clock::now() < until) {
+    std::vector<zmq::pollitem_t> items;
+    for (auto& [id, rid] : asked) items.push_back({connection(id).socket().handle(), 0, ZMQ_POLLIN, 0});
+    zmq::poll(items, std::chrono::duration_cast<milliseconds>(until - Clock::now()) + milliseconds(1));
+    for (auto& [id, rid] : asked) {
+      replies.clear();
+      connection(id).receive_all(replies);
+      for (const auto& r : replies) {
+        if (r.request_id != rid) continue;
+        rid = 0;
+        const raft::NodeId leader = r.status.leader;
+        if (leader != raft::kNone && endpoints_.count(leader)) found = leader;
+      }
+    }
+    if (std::all_of(asked.begin(), asked.end(), [](const auto& a) { return a.second == 0; })) break;
+  }
+  for (auto& [id, rid] : asked)
+    if (rid != 0) connection(id).forget(rid);
+  return found;
 }
 
 Result Client::put(const std::string& key, const std::string& value) {

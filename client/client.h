@@ -87,6 +87,10 @@ class Client {
 
  private:
   Result execute(transport::ClientRequest req, bool is_write);
+  // Asks every member for its status at once and returns as soon as one names a leader
+  // (kNone if none does before `until`): one round trip instead of trying members in turn,
+  // each of which may be dead and cost a whole attempt timeout.
+  raft::NodeId discover_leader(std::chrono::steady_clock::time_point until);
   Connection& connection(raft::NodeId id);
   raft::NodeId pick_target(size_t& round_robin);
 

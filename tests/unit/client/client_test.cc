@@ -22,11 +22,13 @@ using transport::ReplyCode;
 namespace {
 
 // A node that answers each request with handler(request) (no answer when nullopt) and
-// records every request it received.
+// records every request it received. Status requests (the client's leader discovery) are
+// answered "no leader known" and neither recorded nor passed to the handler.
 class FakeNode {
  public:
   using Handler = std::function<std::optional<ClientReply>(const ClientRequest&)>;
-  explicit FakeNode(Handler h) : handler_(std::move(h)) {
+  explicit FakeNode(Handler h, raft::NodeId status_leader = 0, bool silent = false)
+      : handler_(std::move(h)), status_leader_(status_leader), silent_(silent) {
     std::promise<std::string> bound;
     auto endpoint = bound.get_future();
     thread_ = std::thread([this, p = std::move(bound)]() mutable { loop(std::move(p)); });
@@ -59,6 +61,16 @@ class FakeNode {
       auto decoded = transport::decode_request(std::string_view(static_cast<const char*>(body.data()), body.size()));
       if (!std::holds_alternative<ClientRequest>(decoded)) continue;  // no Catch2 asserts off the main thread
       auto req = std::get<ClientRequest>(decoded);
+      if (req.kind == transport::RequestKind::Status) {
+        if (silent_) continue;
+        ClientReply st;
+        st.request_id = req.request_id;
+        st.status.leader = status_leader_;
+        const std::string bytes = transport::encode_reply(st);
+        (void)router.send(id, zmq::send_flags::sndmore);
+        (void)router.send(zmq::buffer(bytes));
+        continue;
+      }
       {
         std::lock_guard<std::mutex> lock(mu_);
         requests_.push_back(req);
@@ -73,6 +85,8 @@ class FakeNode {
   }
 
   Handler handler_;
+  raft::NodeId status_leader_;
+  bool silent_;
   std::string endpoint_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
@@ -129,6 +143,23 @@ TEST_CASE("a write follows the NotLeader hint and keeps its client id and sequen
   REQUIRE(c.put("k", "w").outcome == client::Outcome::Ok);
   CHECK(follower.requests().size() == 1);
   CHECK(leader.requests().back().seq == l[0].seq + 1);
+}
+
+TEST_CASE("the leader is found by asking every member at once, not by trying them in turn", "[client]") {
+  FakeNode dead([](const ClientRequest&) { return std::nullopt; }, 0, true);
+  FakeNode follower([](const ClientRequest&) { return reply(ReplyCode::NotLeader, "", 3); }, 3);
+  FakeNode leader([](const ClientRequest&) { return reply(ReplyCode::Ok); }, 3);
+  zmq::context_t ctx(1);
+  auto o = options({{1, dead.endpoint()}, {2, follower.endpoint()}, {3, leader.endpoint()}});
+  o.attempt_timeout = 2s;  // trying the dead node 1 first would cost this much
+  client::Client c(ctx, o);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.put("k", "v");
+  REQUIRE(r.outcome == client::Outcome::Ok);
+  CHECK(r.served_by == 3);
+  CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+  CHECK(dead.requests().empty());
+  CHECK(follower.requests().empty());
 }
 
 TEST_CASE("a silent node is skipped and an Unknown answer is retried with the same sequence number", "[client]") {
