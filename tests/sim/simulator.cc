@@ -99,8 +99,9 @@ class Simulator {
 
   void setup() {
     raft::Config c;
-    c.election_tick = 10;
-    c.heartbeat_tick = 1 + static_cast<int>(rand(3));
+    // Short election timeouts make leadership change often within a few hundred steps.
+    c.election_tick = 3 + static_cast<int>(rand(8));
+    c.heartbeat_tick = 1 + static_cast<int>(rand(std::min<uint64_t>(3, static_cast<uint64_t>(c.election_tick - 1))));
     c.pre_vote = chance(0.85);
     c.check_quorum = chance(0.85);
     c.max_size_per_msg = chance(0.5) ? (1u << 20) : 40 + rand(400);
@@ -118,7 +119,7 @@ class Simulator {
     p_drop_ = pick(std::vector<double>{0.0, 0.02, 0.1});
     p_dup_ = pick(std::vector<double>{0.0, 0.02});
     std::ostringstream s;
-    s << n << " voters, pre_vote " << c.pre_vote << ", check_quorum " << c.check_quorum
+    s << n << " voters, election " << c.election_tick << ", pre_vote " << c.pre_vote << ", check_quorum " << c.check_quorum
       << ", heartbeat " << c.heartbeat_tick << ", max_msg " << c.max_size_per_msg << ", inflight "
       << c.max_inflight_msgs << ", max_uncommitted " << c.max_uncommitted_size << ", faults x"
       << fault_ << ", drop " << p_drop_ << ", dup " << p_dup_;
@@ -136,7 +137,7 @@ class Simulator {
         {40, &Simulator::act_deliver},      {18, &Simulator::act_tick},
         {22, &Simulator::act_ready},        {8, &Simulator::act_client},
         {1.5, &Simulator::act_snapshot},    {0.3 * fault_, &Simulator::act_campaign},
-        {0.4 * fault_, &Simulator::act_partition}, {0.8, &Simulator::act_heal},
+        {0.4 * fault_, &Simulator::act_partition}, {0.3, &Simulator::act_heal},
         {0.4 * fault_, &Simulator::act_crash},     {1.5, &Simulator::act_restart},
         {1.0, &Simulator::act_conf_change}, {0.4 * fault_, &Simulator::act_transfer},
     };
@@ -153,6 +154,7 @@ class Simulator {
     if (step_ < next_spell_) return;
     storming_ = !storming_;
     next_spell_ = step_ + 100 + rand(300);
+    rates_.clear();
     if (!storming_) {
       note("calm spell until step " + std::to_string(next_spell_));
       if (chance(0.8)) net_->recover();
@@ -218,7 +220,34 @@ class Simulator {
     }
   }
 
-  void act_tick() { net_->tick(random_alive()); }
+  // Nodes' clocks run at different rates (drawn per node, and again at every spell), so an
+  // isolated leader may keep its lease long after the others elected a new leader.
+  double rate(NodeId id) {
+    auto it = rates_.find(id);
+    if (it == rates_.end()) {
+      it = rates_.emplace(id, 0.2 + std::uniform_real_distribution<double>(0, 2.8)(rng_)).first;
+    }
+    return it->second;
+  }
+
+  void act_tick() {
+    auto ids = alive();
+    if (ids.empty()) {
+      random_alive();
+      return;
+    }
+    double total = 0;
+    for (NodeId id : ids) total += rate(id);
+    double x = std::uniform_real_distribution<double>(0, total)(rng_);
+    for (NodeId id : ids) {
+      if (x < rate(id)) {
+        net_->tick(id);
+        return;
+      }
+      x -= rate(id);
+    }
+    net_->tick(ids.back());
+  }
 
   void act_ready() {
     std::vector<NodeId> ready;
@@ -236,7 +265,12 @@ class Simulator {
   }
 
   void act_client() {
-    const NodeId via = random_alive();
+    // Clients mostly go to the node they last knew as leader, a hint that lags behind.
+    if (cached_leader_ == raft::kNone || chance(0.05)) cached_leader_ = net_->leader();
+    NodeId via = random_alive();
+    if (cached_leader_ != raft::kNone && net_->node(cached_leader_).alive() && chance(0.6)) {
+      via = cached_leader_;
+    }
     const std::string line = wl_->start_op(via, step_);
     if (!line.empty()) note(line);
   }
@@ -252,14 +286,14 @@ class Simulator {
   void act_partition() {
     auto ids = net_->ids();
     net_->recover();
-    const uint64_t kind = rand(3);
+    const uint64_t kind = rand(4);  // isolating the leader is the likeliest
     std::vector<std::vector<NodeId>> groups(2);
     std::string what;
     if (kind == 0 || net_->leader() == raft::kNone) {
       for (NodeId id : ids) groups[rand(2)].push_back(id);
       net_->partition(groups);
       what = "split";
-    } else if (kind == 1) {
+    } else if (kind <= 2) {
       const NodeId l = net_->leader();
       net_->isolate(l);
       what = "isolate leader " + std::to_string(l);
@@ -512,6 +546,8 @@ class Simulator {
   std::vector<std::pair<double, Action>> storm_;
   std::vector<std::pair<double, Action>> calm_;
   bool storming_ = false;
+  std::map<NodeId, double> rates_;
+  NodeId cached_leader_ = raft::kNone;
   uint64_t next_spell_ = 1;
   std::deque<std::string> recent_;
   std::string setup_summary_;

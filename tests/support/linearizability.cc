@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <sstream>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace lincheck {
@@ -72,10 +73,30 @@ class KeySearch {
       definite_total_ += definite ? 1 : 0;
     }
     done_.assign(ops_.size(), false);
-    std::unordered_set<std::string> written;
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      if (ops_[i].definite) by_deadline_.push_back(i);
+    }
+    std::stable_sort(by_deadline_.begin(), by_deadline_.end(),
+                     [this](size_t a, size_t b) { return ops_[a].complete < ops_[b].complete; });
     for (const Entry& e : ops_) {
-      const bool writes = e.op->kind == OpKind::Put || e.op->kind == OpKind::Cas;
-      if (writes && !written.insert(e.op->input).second) unique_values_ = false;
+      if (e.op->kind == OpKind::Get && e.op->output) observed_.insert(*e.op->output);
+      if (e.op->kind == OpKind::Cas && e.op->expected) observed_.insert(*e.op->expected);
+    }
+    std::unordered_map<std::string, size_t> writer;
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      const Op& o = *ops_[i].op;
+      const bool writes = o.kind == OpKind::Put || o.kind == OpKind::Cas;
+      if (writes && !writer.emplace(o.input, i).second) unique_values_ = false;
+    }
+    // Definite operations that need a particular (present) value, with its writer.
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      const Op& o = *ops_[i].op;
+      const std::optional<std::string>* wanted = nullptr;
+      if (o.kind == OpKind::Get && o.outcome == Outcome::Ok) wanted = &o.output;
+      if (o.kind == OpKind::Cas && o.outcome == Outcome::Ok) wanted = &o.expected;
+      if (!wanted || !*wanted) continue;
+      auto w = writer.find(**wanted);
+      needs_.emplace_back(i, w == writer.end() ? kNoWriter : w->second);
     }
   }
 
@@ -143,8 +164,16 @@ class KeySearch {
       }
     }
     k.push_back(static_cast<char>(byte));
-    k.push_back(state ? '1' : '0');
-    if (state) k += *state;
+    // A value no operation ever reads (no get returns it, no cas expects it) cannot be told
+    // apart from another such value by anything that follows: such states are one.
+    if (!state) {
+      k.push_back('0');
+    } else if (!observed_.count(*state)) {
+      k.push_back('2');
+    } else {
+      k.push_back('1');
+      k += *state;
+    }
     return k;
   }
 
@@ -160,6 +189,10 @@ class KeySearch {
       best_order_ = order_;
       best_state_ = state;
     }
+    if (doomed(state)) {
+      failed_.insert(std::move(key));
+      return false;
+    }
     // An operation may come next only if no pending definite operation completed before it
     // was invoked (real-time order).
     const uint64_t min_ret = min_return(done_);
@@ -167,6 +200,20 @@ class KeySearch {
                                       : step_eagerly(state, definite_done, min_ret);
     if (found) return true;
     if (!exhausted_) failed_.insert(std::move(key));
+    return false;
+  }
+
+  // With unique values, a pending get or successful cas that needs value v can only still
+  // succeed if v is the current value or the one operation writing v has not happened yet.
+  bool doomed(const Value& state) const {
+    if (!unique_values_) return false;
+    for (const auto& [op, writer] : needs_) {
+      if (done_[op]) continue;
+      const std::string& wanted =
+          ops_[op].op->kind == OpKind::Get ? *ops_[op].op->output : *ops_[op].op->expected;
+      if (state && *state == wanted) continue;
+      if (writer == kNoWriter || done_[writer]) return true;
+    }
     return false;
   }
 
@@ -236,9 +283,10 @@ class KeySearch {
         reach.push_back(std::move(r));
       }
     }
-    for (size_t i = 0; i < ops_.size(); ++i) {
-      if (ops_[i].op->invoke_time > min_ret) break;
-      if (done_[i] || !ops_[i].definite) continue;
+    // Earliest deadline first: the operation that must complete soonest is the likeliest
+    // next one, which finds a linearization of a correct history with little backtracking.
+    for (size_t i : by_deadline_) {
+      if (done_[i] || ops_[i].op->invoke_time > min_ret) continue;
       for (const auto& r : reach) {
         if (descend(r.used, i, r.value, definite_done)) return true;
         if (exhausted_) return false;
@@ -248,6 +296,7 @@ class KeySearch {
   }
 
   std::vector<Entry> ops_;
+  std::vector<size_t> by_deadline_;  // definite operations by completion time
   std::vector<bool> done_;
   std::vector<size_t> order_;
   size_t definite_total_ = 0;
@@ -259,6 +308,11 @@ class KeySearch {
   Value best_state_;
   // Every write (put, cas) of this key writes a value no other write writes.
   bool unique_values_ = true;
+  // Values some operation reads: a get's output or a cas's expected value.
+  std::unordered_set<std::string> observed_;
+  // (operation, the operation writing the value it needs); kNoWriter if nothing writes it.
+  static constexpr size_t kNoWriter = std::numeric_limits<size_t>::max();
+  std::vector<std::pair<size_t, size_t>> needs_;
 };
 
 // Operations that constrain nothing are left out: unknown reads, and put/get/del that

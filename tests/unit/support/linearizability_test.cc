@@ -181,7 +181,7 @@ TEST_CASE("random histories generated from a map are accepted", "[linearizabilit
     uint64_t point;
   };
   std::vector<Planned> planned;
-  const int clients = 4;
+  const int clients = 4 + seed % 7;  // up to 10 concurrent clients
   for (int c = 0; c < clients; ++c) {
     uint64_t t = rand(5);
     for (int k = 0; k < 25; ++k) {
