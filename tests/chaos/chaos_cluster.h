@@ -1,0 +1,98 @@
+// ChaosCluster: a cluster of real raft-node processes built for fault injection.
+//
+// Every node listens on its own loopback address (127.0.X.(11..), raft and client ports the
+// same on every address) and runs under its own user id (kUidBase + id when the test runs as
+// root), so that the firewall (firewall.h) can cut the traffic of one node pair: a packet is
+// matched by the sending socket's owner (the node) and its destination address (the peer).
+// Without root the nodes run as the current user and partitions are unavailable.
+//
+// The cluster owns every process it starts: the destructor SIGKILLs and reaps them all, the
+// children die with the test process (PR_SET_PDEATHSIG), and their pids are also published to
+// the signal-safe emergency cleanup (emergency.h). A node that exits without having been told
+// to (a crash) is recorded in crashes(), with its exit status.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "client/client.h"
+#include "transport/client_protocol.h"
+
+namespace chaos {
+
+inline constexpr uid_t kUidBase = 61000;
+
+struct ChaosClusterOptions {
+  int nodes = 5;
+  int tick_ms = 20;
+  int election_ticks = 10;
+  int heartbeat_ticks = 2;
+  uint64_t snapshot_entries = 500;  // small, so that snapshots and compaction happen under faults
+  std::string cluster_id = "chaos";
+};
+
+class ChaosCluster {
+ public:
+  // Creates the temporary directory and the cluster file; starts nothing.
+  explicit ChaosCluster(ChaosClusterOptions opts);
+  ~ChaosCluster();
+  ChaosCluster(const ChaosCluster&) = delete;
+  ChaosCluster& operator=(const ChaosCluster&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  const std::string& config_path() const { return config_path_; }
+  std::vector<uint64_t> ids() const;
+  std::string host(uint64_t id) const;  // "127.0.X.(10+id)"
+  int raft_port() const { return port_; }
+  int client_port() const { return port_ + 1; }
+  uid_t uid(uint64_t id) const;
+  bool separate_uids() const { return separate_uids_; }
+  std::string log_path(uint64_t id) const;
+  std::chrono::milliseconds election_timeout() const;
+
+  // Process control. start() is a no-op for a running node; kill() sends SIGKILL and reaps;
+  // pause()/resume() send SIGSTOP/SIGCONT.
+  void start(uint64_t id);
+  void kill(uint64_t id);
+  void pause(uint64_t id);
+  void resume(uint64_t id);
+  bool running(uint64_t id);
+  bool paused(uint64_t id) const;
+  // Reaps nodes that exited on their own and records them as crashes.
+  void reap();
+  std::vector<std::string> crashes();
+
+  client::Options client_options(std::chrono::milliseconds timeout, uint64_t only_node = 0) const;
+  // Status of every member that answers within `timeout`.
+  std::map<uint64_t, transport::NodeStatus> statuses(std::chrono::milliseconds timeout);
+  // The node every reachable running member agrees is leader (and which says so), if any.
+  std::optional<uint64_t> leader(std::chrono::milliseconds timeout = std::chrono::milliseconds(300));
+  std::optional<uint64_t> wait_for_leader(std::chrono::milliseconds timeout);
+  // The reachable node that says it is leader at the highest term (during a partition an
+  // old leader may still believe it leads its minority), if any.
+  std::optional<uint64_t> claimed_leader(std::chrono::milliseconds timeout = std::chrono::milliseconds(300));
+
+ private:
+  ChaosClusterOptions opts_;
+  std::string dir_;
+  std::string config_path_;
+  int subnet_ = 0;
+  int port_ = 0;
+  bool separate_uids_ = false;
+  mutable std::mutex mu_;  // guards pids_, paused_, crashes_ (the nemesis and the checker share them)
+  std::map<uint64_t, pid_t> pids_;
+  std::set<uint64_t> paused_;
+  std::vector<std::string> crashes_;
+  zmq::context_t ctx_;
+};
+
+}  // namespace chaos

@@ -1,0 +1,163 @@
+#include "tests/chaos/nemesis.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace chaos {
+namespace {
+
+std::string list(const std::vector<uint64_t>& ids) {
+  std::ostringstream s;
+  s << "{";
+  for (size_t i = 0; i < ids.size(); ++i) s << (i ? "," : "") << ids[i];
+  s << "}";
+  return s.str();
+}
+
+}  // namespace
+
+Nemesis::Nemesis(ChaosCluster& cluster, Firewall& firewall, Clock::time_point origin, uint64_t seed)
+    : cluster_(cluster), firewall_(firewall), origin_(origin), rng_(seed) {}
+
+
+std::vector<FaultEvent> Nemesis::events() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return events_;
+}
+
+std::map<std::string, int> Nemesis::counts() const {
+  std::map<std::string, int> out;
+  for (auto& e : events()) ++out[e.kind];
+  return out;
+}
+
+std::vector<std::string> Nemesis::problems() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return problems_;
+}
+
+uint64_t Nemesis::now_ns() const {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - origin_).count());
+}
+
+void Nemesis::sleep_ms(int ms) {
+  const auto until = Clock::now() + std::chrono::milliseconds(ms);
+  while (Clock::now() < until_ && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+uint64_t Nemesis::pick(const std::vector<uint64_t>& from) { return from[rng_() % from.size()]; }
+
+std::vector<uint64_t> Nemesis::shuffled_ids() {
+  auto ids = cluster_.ids();
+  std::shuffle(ids.begin(), ids.end(), rng_);
+  return ids;
+}
+
+void Nemesis::record(FaultEvent e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  events_.push_back(std::move(e));
+}
+
+void Nemesis::heal_all() {
+  if (firewall_.available() && !firewall_.heal()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    problems_.push_back("heal: " + firewall_.last_error());
+  }
+  for (auto id : cluster_.ids()) {
+    if (cluster_.paused(id)) cluster_.resume(id);
+    if (!cluster_.running(id)) cluster_.start(id);
+  }
+}
+
+bool Nemesis::partition(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b,
+                        const std::vector<uint64_t>& bridge) {
+  std::set<std::pair<uint64_t, uint64_t>> cut;
+  for (auto x : a)
+    for (auto y : b) cut.insert({x, y});
+  (void)bridge;  // the bridge keeps its links to both sides: nothing to cut
+  if (firewall_.cut(cut)) return true;
+  std::lock_guard<std::mutex> lock(mu_);
+  problems_.push_back("partition: " + firewall_.last_error());
+  return false;
+}
+
+void Nemesis::run_for(std::chrono::seconds duration) {
+  until_ = Clock::now() + duration;
+  // Let the cluster settle and the clients get going before the first fault.
+  sleep_ms(1500);
+  const std::vector<std::string> kinds_all{"kill_random", "kill_leader",       "pause_random", "pause_leader",
+                                           "kill_all",    "partition_minority", "isolate_leader", "bridge",
+                                           "partition_and_kill", "partition_and_pause", "kill_two"};
+  std::vector<std::string> kinds;
+  for (auto& k : kinds_all) {
+    const bool needs_firewall = k.find("partition") != std::string::npos || k == "isolate_leader" || k == "bridge";
+    if (!needs_firewall || firewall_.available()) kinds.push_back(k);
+  }
+  while (Clock::now() < until_) {
+    const std::string kind = kinds[rng_() % kinds.size()];
+    const int hold_ms = 800 + static_cast<int>(rng_() % 2700);
+    const int quiet_ms = 500 + static_cast<int>(rng_() % 2000);
+    FaultEvent e;
+    e.kind = kind;
+    e.start_ns = now_ns();
+    auto ids = shuffled_ids();
+    auto leader = cluster_.claimed_leader();
+    const uint64_t target_leader = leader.value_or(ids[0]);
+    if (kind == "kill_random") {
+      cluster_.kill(ids[0]);
+      e.detail = "killed " + std::to_string(ids[0]);
+    } else if (kind == "kill_leader") {
+      cluster_.kill(target_leader);
+      e.detail = "killed leader " + std::to_string(target_leader) + (leader ? "" : " (no leader known)");
+    } else if (kind == "kill_two") {
+      cluster_.kill(ids[0]);
+      cluster_.kill(ids[1]);
+      e.detail = "killed " + std::to_string(ids[0]) + " and " + std::to_string(ids[1]);
+    } else if (kind == "pause_random") {
+      cluster_.pause(ids[0]);
+      e.detail = "paused " + std::to_string(ids[0]);
+    } else if (kind == "pause_leader") {
+      cluster_.pause(target_leader);
+      e.detail = "paused leader " + std::to_string(target_leader);
+    } else if (kind == "kill_all") {
+      for (auto id : ids) cluster_.kill(id);
+      e.detail = "killed all";
+    } else if (kind == "partition_minority" || kind == "partition_and_kill" || kind == "partition_and_pause") {
+      std::vector<uint64_t> majority(ids.begin(), ids.begin() + 3), minority(ids.begin() + 3, ids.end());
+      partition(majority, minority, {});
+      e.detail = "split " + list(majority) + " | " + list(minority);
+      if (kind == "partition_and_kill") {
+        const uint64_t victim = pick(majority);
+        cluster_.kill(victim);
+        e.detail += ", killed " + std::to_string(victim);
+      } else if (kind == "partition_and_pause") {
+        const uint64_t victim = pick(ids);
+        cluster_.pause(victim);
+        e.detail += ", paused " + std::to_string(victim);
+      }
+    } else if (kind == "isolate_leader") {
+      std::vector<uint64_t> rest;
+      for (auto id : ids)
+        if (id != target_leader) rest.push_back(id);
+      partition({target_leader}, rest, {});
+      e.detail = "isolated leader " + std::to_string(target_leader);
+    } else if (kind == "bridge") {
+      std::vector<uint64_t> a{ids[0], ids[1]}, b{ids[2], ids[3]};
+      partition(a, b, {ids[4]});
+      e.detail = list(a) + " | " + list(b) + " bridged by " + std::to_string(ids[4]);
+    }
+    if (kind == "kill_all") {
+      sleep_ms(std::min(hold_ms, 1200));
+      for (auto id : ids) cluster_.start(id);
+    } else {
+      sleep_ms(hold_ms);
+    }
+    heal_all();
+    e.end_ns = now_ns();
+    record(std::move(e));
+    sleep_ms(quiet_ms);
+  }
+  heal_all();
+}
+
+}  // namespace chaos
