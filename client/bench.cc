@@ -183,13 +183,15 @@ class Runner {
   void finish(size_t i, Clock::time_point now, bool answered) {
     auto& c = clients_[i];
     c.pending = false;
-    if (answered && counting(now)) {
+    if (answered) {
       const uint64_t nanos = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.started).count());
-      OpStats& s = c.is_write ? result_.puts : result_.gets;
-      ++s.ok;
-      s.latency.record(nanos);
-      result_.all.record(nanos);
-      interval_.record(nanos);
+      interval_.record(nanos);  // the progress line shows the warm-up too
+      if (counting(now)) {
+        OpStats& s = c.is_write ? result_.puts : result_.gets;
+        ++s.ok;
+        s.latency.record(nanos);
+        result_.all.record(nanos);
+      }
     }
     if (now < window_end_) issue(i, now);
   }
