@@ -175,3 +175,55 @@ TEST_CASE("random well-formed peer messages and client requests from strangers l
     for (auto v : s.voters) CHECK(v <= 3);
   }
 }
+
+// The minimal forms of what the barrage above found: one forged message from a node id that is
+// not a member must change nothing (the transport checks the cluster id and the target; the
+// sender must be checked against the membership too, before the message reaches Raft).
+TEST_CASE("a single message from an unknown node id changes nothing", "[chaos][bad_input]") {
+  harness::Cluster c("stranger", 3, 26500);
+  c.start_all();
+  auto leader = c.wait_for_leader(30 * c.election_timeout());
+  REQUIRE(leader.has_value());
+  const uint64_t follower = *leader == 1 ? 2 : 1;
+  auto before = c.statuses(1s);
+  REQUIRE(before.count(follower));
+  const auto term = before[follower].term;
+  const auto last = before[follower].last_index;
+  raft::Message m;
+  m.from = 99;  // not a member
+  m.to = follower;
+  m.term = term + 5;
+  std::string what;
+  SECTION("a heartbeat of a higher term with a commit index beyond the follower's log") {
+    what = "heartbeat";
+    m.msg_type = raft::MessageType::MsgHeartbeat;
+    m.commit = last + 1000;
+  }
+  SECTION("a snapshot of a higher term") {
+    what = "snapshot";
+    m.msg_type = raft::MessageType::MsgSnapshot;
+    m.snapshot.data = "not a kv snapshot";
+    m.snapshot.metadata.index = last + 1000;
+    m.snapshot.metadata.term = term + 5;
+    m.snapshot.metadata.conf_state.voters = {99};
+  }
+  SECTION("a TimeoutNow (forced election)") {
+    what = "timeout-now";
+    m.msg_type = raft::MessageType::MsgTimeoutNow;
+    m.term = term;
+  }
+  INFO("forged " << what << " from node 99 to node " << follower << " at term " << m.term);
+  {
+    Sender s(c.zmq_context(), c.raft_address(follower), "stranger");
+    s.send(transport::encode_message("it", m));
+  }
+  // Several election timeouts for any effect to show.
+  std::this_thread::sleep_for(5 * c.election_timeout());
+  REQUIRE(c.running(follower));
+  auto after = c.statuses(1s);
+  REQUIRE(after.count(follower));
+  CHECK(after[follower].term < term + 5);
+  CHECK(after[follower].leader != 99);
+  client::Client cl(c.zmq_context(), c.client_options(10s));
+  CHECK(cl.put("after", what).outcome == client::Outcome::Ok);
+}

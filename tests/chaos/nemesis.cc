@@ -1,6 +1,7 @@
 #include "tests/chaos/nemesis.h"
 
 #include <algorithm>
+#include <iostream>
 #include <sstream>
 
 namespace chaos {
@@ -54,6 +55,9 @@ std::vector<uint64_t> Nemesis::shuffled_ids() {
 }
 
 void Nemesis::record(FaultEvent e) {
+  // One progress line per fault: a long run shows what it is doing.
+  std::cout << "chaos: t=" << e.start_ns / 1000000 << " ms " << e.kind << " (" << e.detail << "), held "
+            << (e.end_ns - e.start_ns) / 1000000 << " ms" << std::endl;
   std::lock_guard<std::mutex> lock(mu_);
   events_.push_back(std::move(e));
 }
