@@ -111,7 +111,14 @@ int main(int argc, char** argv) {
       std::cerr << "raft-node: cannot start: " << *err << "\n";
       return 1;
     }
-    rc = std::get<std::unique_ptr<node::Node>>(created)->run(g_stop_pipe[0]);
+    try {
+      rc = std::get<std::unique_ptr<node::Node>>(created)->run(g_stop_pipe[0]);
+    } catch (const std::exception& e) {
+      // Nothing the network sends may get here (it is dropped and counted); this is a bug
+      // or a broken environment, and stopping is safer than serving half-initialised.
+      spdlog::critical("fatal: {}", e.what());
+      rc = 1;
+    }
   }
   spdlog::info("stopped (exit code {})", rc);
   return rc;
