@@ -330,3 +330,20 @@ TEST_CASE("a stored commit beyond the log is refused at creation", "[raw_node]")
   c.applied = 3;
   CHECK(RawNode::create(c, store).code() == ErrorCode::ConfigInvalid);
 }
+
+TEST_CASE("proposals beyond max_uncommitted_size are dropped until entries commit", "[raw_node]") {
+  Single s({1}, [](Config& c) { c.max_uncommitted_size = 100; });
+  REQUIRE(s.node->campaign().ok());
+  { Ready rd = s.node->ready(); s.persist(rd); (void)s.node->advance(std::move(rd)); s.node->advance_apply(); }
+  REQUIRE(s.node->propose("", std::string(60, 'a')).ok());
+  auto r = s.node->propose("", std::string(60, 'b'));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.code() == ErrorCode::ProposalDropped);
+  CHECK(s.node->propose("", "").ok());  // empty proposals are always accepted
+  Ready rd = s.node->ready();
+  s.persist(rd);
+  LightReady lr = s.node->advance(std::move(rd));
+  CHECK(lr.committed_entries.size() == 2);
+  s.node->advance_apply();
+  CHECK(s.node->propose("", std::string(60, 'b')).ok());  // the committed bytes were released
+}
