@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   w.add(storage::RecordType::kLogStart, storage::encode_log_start({2, 1, false}));
   w.end_batch();
   if (!w.write()) return 1;
-  put(root / "fuzz_log_reader", "segment", image);
+  // The fuzzer reads the image after a mode byte of 0.
+  put(root / "fuzz_log_reader", "segment", std::string(1, '\0') + image);
   return 0;
 }
