@@ -123,6 +123,7 @@ void Raft::reset(Term term) {
     vote_ = kNone;
   }
   leader_id_ = kNone;
+  pending_timeout_now_ = false;
   election_elapsed_ = 0;
   heartbeat_elapsed_ = 0;
   reset_randomized_election_timeout();
@@ -860,6 +861,14 @@ Result<void> Raft::step_follower(Message& m) {
     case MT::MsgTimeoutNow:
       // Leadership transfer (thesis §3.10): campaign at once, without pre-vote, and with
       // the transfer flag so that voters ignore their lease.
+      if (has_unapplied_conf_changes()) {
+        // hup would refuse (the voters to ask may be about to change). Without this the
+        // hand-off of a removed leader, which applies its removal before we can, is lost.
+        log(LogLevel::Info, format("received TimeoutNow from %lu: campaigning once the "
+                                   "committed conf changes are applied", m.from));
+        pending_timeout_now_ = true;
+        break;
+      }
       log(LogLevel::Info, format("received TimeoutNow from %lu: campaigning", m.from));
       hup(CampaignType::Transfer);
       break;
@@ -974,6 +983,10 @@ void Raft::on_persist_snap(Index index) { log_.stable_snap(index); }
 
 void Raft::applied_to(Index applied) {
   log_.applied_to(applied);
+  if (pending_timeout_now_ && state_ == StateRole::Follower && !has_unapplied_conf_changes()) {
+    pending_timeout_now_ = false;
+    hup(CampaignType::Transfer);
+  }
   // With auto_leave, the leader proposes leaving the joint configuration as soon as the
   // change that entered it is applied (thesis §4.3).
   if (prs_.config().auto_leave && applied >= pending_conf_index_ &&

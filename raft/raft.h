@@ -174,6 +174,10 @@ class Raft {
   // Read requests that arrived before this leader committed an entry of its term (thesis
   // §6.4: until then it does not know the latest commit index).
   std::vector<Message> pending_read_index_messages_;
+  // A MsgTimeoutNow arrived while committed conf changes were still unapplied (typically the
+  // removal of the leader that sent it, which applies it first): campaign once they are
+  // applied. Cleared by every role or term change (reset).
+  bool pending_timeout_now_ = false;
 
   std::vector<Message> msgs_;
   std::vector<Message> msgs_after_append_;
