@@ -161,6 +161,47 @@ TEST_CASE("a leader removed from the configuration steps down when it applies th
   CHECK(c.node(1).propose("", "x").ok() == (c.raft(1).leader_id() != kNone));
 }
 
+TEST_CASE("a removed leader hands over to a caught-up voter without an election timeout", "[membership]") {
+  // The leader applies its own removal first and sends MsgTimeoutNow at once; the target has
+  // usually not applied the change yet and must still campaign once it has.
+  Cluster c({1, 2, 3});
+  c.elect(1);
+  REQUIRE(c.node(1).propose_conf_change("", single(CT::RemoveNode, 1)).ok());
+  c.stabilize();  // no ticks: no election timeout can elapse
+  const NodeId leader = c.leader();
+  CAPTURE(leader);
+  CHECK((leader == 2 || leader == 3));
+}
+
+TEST_CASE("a transfer target with a committed but unapplied conf change campaigns once it applied it", "[membership]") {
+  auto np = node_with_conf(2, ConfState{{1, 2, 3}, {}, {}, {}, false});
+  Node& n = *np;
+  // Leader 1 replicates a conf change (adding learner 4) and commits it in the same append.
+  Entry cc = ent(1, 1);
+  cc.type = EntryType::ConfChange;
+  cc.data = encode_conf_change(as_v2(single(CT::AddLearnerNode, 4)));
+  Message app = msg(MT::MsgAppend, 1, 2, 1);
+  app.entries = {cc};
+  app.commit = 1;
+  REQUIRE(n->step(app).ok());
+  (void)n.read_messages();
+  REQUIRE(n->raft_log().committed() == 1);
+  REQUIRE(n->step(msg(MT::MsgTimeoutNow, 1, 2, 1)).ok());
+  CHECK(n->state() == StateRole::Follower);  // not before the change is applied
+  // The application applies the entry, then reports it applied (RawNode::advance_apply).
+  const auto committed = n->raft_log().next_committed_entries();
+  REQUIRE(committed.size() == 1);
+  n->raft_log().applying_to(1);
+  (void)n->apply_conf_change(*decode_conf_change(committed[0].data));
+  CHECK(n->state() == StateRole::Follower);
+  n->applied_to(1);
+  CHECK(n->state() == StateRole::Candidate);
+  CHECK(n->term() == 2);
+  auto out = n.read_messages();
+  CHECK(count(out, MT::MsgRequestVote) == 2);
+  for (const auto& m : out) CHECK(m.context == std::string(kCampaignTransfer));
+}
+
 TEST_CASE("a leader demoted to learner steps down when the joint state is left", "[membership]") {
   Cluster c({1, 2, 3});
   c.elect(1);
