@@ -39,7 +39,7 @@ ours_write_config() {
   } >"$OURS_CONF"
 }
 
-ours_pid() { tr -dc '0-9' <"$OURS_DIR/data/node-$1/node.pid" 2>/dev/null; }
+ours_pid() { tr -dc '0-9' 2>/dev/null <"$OURS_DIR/data/node-$1/node.pid"; }
 
 # A pid from our pid file that is alive and really a raft-node (not a reused pid).
 ours_live_pid() {
@@ -70,9 +70,13 @@ ours_leader() {  # id of the member that says it is the leader
     python3 -c 'import json,sys; d=json.load(sys.stdin); print(next((n["id"] for n in d["nodes"] if n["role"]=="leader"), ""))' 2>/dev/null
 }
 
-ours_status_field() {  # ours_status_field ID FIELD (from that member's own status)
-  ours_ctl --node "$1" --timeout 0.3 status --json 2>/dev/null |
-    python3 -c "import json,sys; d=json.load(sys.stdin); n=[n for n in d['nodes'] if n['id']==$1][0]; print(n['$2'] if n['reachable'] else '')" 2>/dev/null
+ours_status_field() {  # ours_status_field ID FIELD: a number from that member's own status
+  # (no python here: this is polled every few ms while timing a catch-up)
+  local js
+  js=$(timeout 5 "$OURS_BIN/raftctl" --config "$OURS_CONF" --node "$1" --timeout 0.3 status --json 2>/dev/null)
+  case $js in *'"reachable":true'*) ;; *) return 0 ;; esac
+  js=${js#*\"$2\":}
+  echo "${js%%[,\}]*}"
 }
 
 ours_cpu_ticks() {  # utime+stime of the five nodes
