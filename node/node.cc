@@ -55,6 +55,14 @@ Clock::duration read_timeout(const config::ClusterConfig& c) {
   return std::chrono::milliseconds(int64_t{4} * c.election_ticks * c.tick_ms);
 }
 
+// The file a node leaves in its data dir once it has applied its own removal.
+constexpr const char* kRemovedMarker = "removed";
+constexpr const char* kRemovedAdvice = "removed from the cluster; start with an empty data dir to re-add it";
+
+bool contains(const std::vector<raft::NodeId>& ids, raft::NodeId id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
 }  // namespace
 
 Node::Node(zmq::context_t& ctx, NodeOptions options)
@@ -90,6 +98,12 @@ std::string Node::init() {
     if (!opened.ok()) return "cannot open the data in " + dir + ": " + opened.error().to_string();
     store_ = std::move(opened.value());
     for (const auto& w : store_->recovery_warnings()) spdlog::warn("storage recovery: {}", w);
+    if (std::filesystem::exists(dir + "/" + kRemovedMarker)) {
+      // This data belongs to a member that was removed: never rejoin with it (it would
+      // campaign with a stale log and a stale membership). run() exits 0 at once.
+      removed_ = true;
+      return "";
+    }
   }
 
   if (store_->empty()) {
@@ -116,6 +130,14 @@ std::string Node::init() {
   if (!initial.ok()) return "cannot read the initial state: " + initial.error().to_string();
   hard_state_ = initial->hard_state;
   conf_state_ = initial->conf_state;
+  if (!store_->empty() && !is_member(conf_state_) &&
+      (!conf_state_.voters.empty() || !conf_state_.learners.empty()) && conf_state_.voters_outgoing.empty()) {
+    // Not a member of the membership this node last applied: it was removed, unless it is a
+    // new member still catching up (its addition comes later in the log). Say so; the
+    // replayed log decides (apply_conf_change_entry stops the node if it sees its removal).
+    spdlog::warn("node {} is not in the membership of its latest snapshot (voters {}): if it was {}", opts_.id,
+                 conf_state_.voters.size(), kRemovedAdvice);
+  }
   auto snap = store_->storage().snapshot(0);
   if (snap.ok() && !snap->empty()) {
     std::string err;
@@ -161,7 +183,28 @@ void Node::update_peers() {
 
 bool Node::is_leader() const { return soft_state_.raft_state == raft::StateRole::Leader; }
 
+bool Node::is_member(const raft::ConfState& cs) const {
+  return contains(cs.voters, opts_.id) || contains(cs.learners, opts_.id) || contains(cs.voters_outgoing, opts_.id);
+}
+
+void Node::mark_removed(raft::Index index) {
+  removed_ = true;
+  spdlog::warn("node {} applied its own removal at index {}: stopping ({})", opts_.id, index, kRemovedAdvice);
+  if (opts_.in_memory) return;
+  const std::string path = opts_.cluster.node_dir(opts_.id) + "/" + kRemovedMarker;
+  if (FILE* f = std::fopen(path.c_str(), "w")) {
+    std::fprintf(f, "node %llu was removed from cluster '%s' at log index %llu\n",
+                 static_cast<unsigned long long>(opts_.id), opts_.cluster.cluster_id.c_str(),
+                 static_cast<unsigned long long>(index));
+    std::fclose(f);
+  }
+}
+
 int Node::run(int stop_fd) {
+  if (removed_ && !raw_) {
+    spdlog::warn("node {}: its data dir says it was {}; exiting", opts_.id, kRemovedAdvice);
+    return 0;
+  }
   next_tick_ = Clock::now() + tick_interval_;
   while (true) {
     const auto now = Clock::now();
@@ -189,6 +232,13 @@ int Node::run(int stop_fd) {
     if (raw_->has_ready() && !handle_ready()) return 1;
     answer_ready_reads();
     maybe_snapshot();
+    if (removed_) {
+      // One more Ready: a removed leader hands over (MsgTimeoutNow) as it steps down.
+      if (raw_->has_ready() && !handle_ready()) return 1;
+      fail_pending("this node was removed from the cluster");
+      spdlog::info("stopped: {}", kRemovedAdvice);
+      return 0;
+    }
   }
 }
 
@@ -200,6 +250,7 @@ void Node::tick_if_due() {
   // After a long stall (paused process, slow fsync) do not replay every missed tick at once:
   // one tick, then the normal cadence.
   if (next_tick_ < now) next_tick_ = now + tick_interval_;
+  check_transfer(pending_transfer_ && now >= pending_transfer_->deadline);
   // Gets whose read_index went unanswered too long are told Unknown.
   const auto limit = read_timeout(opts_.cluster);
   for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
@@ -295,13 +346,54 @@ void Node::handle_request(IncomingRequest& in) {
     }
     case RequestKind::TransferLeader: {
       if (!is_leader()) return reply_not_leader(in);
+      if (req.target == opts_.id) {
+        ClientReply r;
+        r.leader_id = opts_.id;
+        r.status = node_status();
+        reply(waiter, std::move(r));
+        return;
+      }
+      if (!contains(conf_state_.voters, req.target)) {
+        reply(waiter, error_reply(ReplyCode::Rejected,
+                                  "node " + std::to_string(req.target) + " is not a voter of the current configuration"));
+        return;
+      }
+      if (pending_transfer_) {
+        reply(waiter, error_reply(ReplyCode::Busy, "a leader transfer is already in progress"));
+        return;
+      }
+      // The core abandons a transfer after an election timeout; answer within two.
       raw_->transfer_leader(req.target);
-      reply(waiter, {});
+      pending_transfer_ = PendingTransfer{
+          waiter, req.target,
+          Clock::now() + std::chrono::milliseconds(int64_t{2} * opts_.cluster.election_ticks * opts_.cluster.tick_ms)};
       return;
     }
-    case RequestKind::ConfChange:
-      reply(waiter, error_reply(ReplyCode::Rejected, "membership changes are not implemented yet"));
+    case RequestKind::ConfChange: {
+      if (!is_leader()) return reply_not_leader(in);
+      std::string err;
+      if (!decode_member_addresses(req.conf_change.context, &err)) {
+        reply(waiter, error_reply(ReplyCode::Rejected, "bad member addresses in the context: " + err));
+        return;
+      }
+      if (pending_conf_change_) {
+        reply(waiter, error_reply(ReplyCode::Busy, "another membership change is being applied"));
+        return;
+      }
+      auto r = raw_->propose_conf_change({}, req.conf_change);
+      if (!r.ok()) {
+        // ProposalDropped: another change is pending or a transfer runs (try again later);
+        // anything else: the change itself is invalid for the current membership.
+        const bool busy = r.code() == raft::ErrorCode::ProposalDropped;
+        reply(waiter, error_reply(busy ? ReplyCode::Busy : ReplyCode::Rejected,
+                                  "membership change refused: " + r.error().to_string()));
+        return;
+      }
+      pending_conf_change_ = PendingConfChange{waiter, raw_->status().last_index};
+      spdlog::info("proposed membership change {} at index {}", raft::describe(req.conf_change),
+                   pending_conf_change_->index);
       return;
+    }
   }
   reply(waiter, error_reply(ReplyCode::Rejected, "unknown request kind"));
 }
@@ -323,8 +415,32 @@ void Node::issue_read_index() {
 }
 
 void Node::send_messages(std::vector<raft::Message>& msgs) {
-  for (auto& m : msgs)
-    if (!peers_->send(m)) unreachable_.push_back(m.to);
+  for (auto& m : msgs) {
+    const bool is_snapshot = m.msg_type == raft::MessageType::MsgSnapshot;
+    const raft::NodeId to = m.to;
+    const bool sent = peers_->send(m);
+    if (!sent) unreachable_.push_back(to);
+    // The core waits in the snapshot state until told how the snapshot went.
+    if (is_snapshot) snapshots_sent_.emplace_back(to, sent);
+  }
+}
+
+void Node::check_transfer(bool deadline_passed) {
+  if (!pending_transfer_) return;
+  const raft::NodeId target = pending_transfer_->target;
+  if (soft_state_.leader_id == target) {
+    ClientReply r;
+    r.leader_id = target;
+    reply(pending_transfer_->waiter, std::move(r));
+    pending_transfer_.reset();
+  } else if (deadline_passed) {
+    ClientReply r = error_reply(ReplyCode::Unknown, "the transfer to node " + std::to_string(target) +
+                                                        " did not complete in time (the leader is " +
+                                                        std::to_string(soft_state_.leader_id) + ")");
+    r.leader_id = soft_state_.leader_id;
+    reply(pending_transfer_->waiter, std::move(r));
+    pending_transfer_.reset();
+  }
 }
 
 bool Node::handle_ready() {
@@ -373,6 +489,10 @@ bool Node::handle_ready() {
 
   for (raft::NodeId id : unreachable_) raw_->report_unreachable(id);
   unreachable_.clear();
+  for (const auto& [to, sent] : snapshots_sent_)
+    raw_->report_snapshot(to, sent ? raft::SnapshotStatus::Finish : raft::SnapshotStatus::Failure);
+  snapshots_sent_.clear();
+  check_transfer(false);
 
   if (was_leader && !is_leader()) {
     spdlog::info("no longer the leader (term {}): answering pending requests Unknown", hard_state_.term);
@@ -442,6 +562,7 @@ void Node::apply_conf_change_entry(const raft::Entry& e) {
     spdlog::critical("entry {} is not a conf change: {}", e.index, cc.error().to_string());
     std::abort();  // membership would diverge from the other nodes
   }
+  const bool was_member = is_member(conf_state_);
   std::string err;
   if (auto learned = decode_member_addresses(cc->context, &err)) {
     for (const auto& m : *learned) {
@@ -461,6 +582,16 @@ void Node::apply_conf_change_entry(const raft::Entry& e) {
   }
   update_peers();
   spdlog::info("applied conf change at {}: {}", e.index, raft::describe(*cc));
+  if (pending_conf_change_ && e.index >= pending_conf_change_->index) {
+    ClientReply r;
+    r.leader_id = soft_state_.leader_id;
+    r.status = node_status();
+    reply(pending_conf_change_->waiter, std::move(r));
+    pending_conf_change_.reset();
+  }
+  // A member that is no longer a voter, a learner or an outgoing voter has been removed.
+  // (A new member replaying older changes before its own addition was never a member.)
+  if (was_member && !is_member(conf_state_)) mark_removed(e.index);
 }
 
 void Node::answer_ready_reads() {
@@ -489,6 +620,8 @@ void Node::fail_pending(const std::string& why) {
   ready_reads_.clear();
   for (auto& g : new_gets_) reply(g.waiter, error_reply(ReplyCode::Unknown, why));
   new_gets_.clear();
+  if (pending_conf_change_) reply(pending_conf_change_->waiter, error_reply(ReplyCode::Unknown, why));
+  pending_conf_change_.reset();
 }
 
 void Node::maybe_snapshot() {
@@ -507,6 +640,7 @@ transport::NodeStatus Node::node_status() const {
   const raft::Status st = raw_->status();
   transport::NodeStatus s;
   s.id = opts_.id;
+  s.cluster_id = opts_.cluster.cluster_id;
   s.role = lower(raft::to_string(st.soft_state.raft_state));
   s.term = st.hard_state.term;
   s.leader = st.soft_state.leader_id;

@@ -18,11 +18,17 @@
 // a client is told Ok/NotFound/CasFailed only after its command was applied, which happens
 // only once it is committed (persisted on a majority); every pending write or read that can
 // no longer be answered for sure (leadership or term lost) is answered Unknown.
+//
+// Membership (docs/membership.md): a ConfChange request is proposed on the leader and
+// answered once its entry is applied, with the resulting membership. A node that applies its
+// own removal stops itself (exit 0) and leaves a `removed` marker in its data dir, so that a
+// restart on that data exits at once instead of disturbing the cluster.
 #pragma once
 
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -84,6 +90,9 @@ class Node {
   void fail_pending(const std::string& why);
   void maybe_snapshot();
   void update_peers();
+  void check_transfer(bool deadline_passed);
+  bool is_member(const raft::ConfState& cs) const;
+  void mark_removed(raft::Index index);
 
   void reply(const Waiter& w, transport::ClientReply r);
   void reply_not_leader(const IncomingRequest& in);
@@ -109,6 +118,10 @@ class Node {
   raft::SoftState soft_state_;
   std::chrono::steady_clock::time_point next_tick_;
   std::vector<raft::NodeId> unreachable_;  // reported after the Ready is advanced
+  std::vector<std::pair<raft::NodeId, bool>> snapshots_sent_;  // (to, accepted by the transport)
+  // Set once this node applied its own removal (or restarted on data that shows it): the
+  // loop stops cleanly after the current Ready so that it never disrupts the cluster.
+  bool removed_ = false;
   std::map<raft::NodeId, std::pair<std::string, std::string>> addresses_;  // id -> (raft, client)
 
   // Client bookkeeping (leader only; cleared by fail_pending).
@@ -125,6 +138,20 @@ class Node {
   std::map<std::string, ReadBatch> pending_reads_;      // read_index ctx -> batch
   std::multimap<raft::Index, ReadBatch> ready_reads_;  // read index -> batch, once confirmed
   uint64_t next_read_ctx_ = 1;
+  // The membership change this leader proposed for a client: answered when the entry at
+  // `index` is applied (Unknown if leadership or the term is lost first).
+  struct PendingConfChange {
+    Waiter waiter;
+    raft::Index index = 0;
+  };
+  std::optional<PendingConfChange> pending_conf_change_;
+  // A leader transfer asked by a client: answered when the target leads, or at `deadline`.
+  struct PendingTransfer {
+    Waiter waiter;
+    raft::NodeId target = raft::kNone;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::optional<PendingTransfer> pending_transfer_;
 
   std::vector<IncomingRequest> incoming_;
   std::vector<raft::Message> inbox_;

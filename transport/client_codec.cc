@@ -42,6 +42,7 @@ void save(Archive& ar, const transport::NodeStatus& s) {
     ar(id);
     transport::wire::save_bytes(ar, addresses);
   }
+  transport::wire::save_bytes(ar, s.cluster_id);
 }
 template <class Archive>
 void load(Archive& ar, transport::NodeStatus& s) {
@@ -59,6 +60,7 @@ void load(Archive& ar, transport::NodeStatus& s) {
     ar(id);
     transport::wire::load_bytes(ar, addresses, "member addresses");
   }
+  transport::wire::load_bytes(ar, s.cluster_id, "cluster_id");
 }
 
 template <class Archive>

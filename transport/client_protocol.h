@@ -52,6 +52,7 @@ struct NodeStatus {
   std::vector<raft::NodeId> voters, learners, voters_outgoing;
   std::vector<std::pair<raft::NodeId, uint64_t>> progress_matched;  // leader only
   std::vector<std::pair<raft::NodeId, std::string>> members;  // id -> "raft_addr client_addr" as known by this node
+  std::string cluster_id;  // the cluster this node belongs to (push-config refuses another's file)
 
   bool operator==(const NodeStatus&) const = default;
 };

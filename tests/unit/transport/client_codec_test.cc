@@ -52,6 +52,7 @@ ClientReply rich_reply(transport::ReplyCode code) {
   r.status.voters_outgoing = {1, 2};
   r.status.progress_matched = {{1, 10}, {2, 9}};
   r.status.members = {{1, "tcp://127.0.0.1:7101 tcp://127.0.0.1:7201"}, {2, "a b"}};
+  r.status.cluster_id = "demo-cluster";
   return r;
 }
 
