@@ -353,3 +353,47 @@ TEST_CASE("a voter with a stale membership still votes for a member it does not 
   CHECK(c.value(3, "k") == "v");
   CHECK(c.value(4, "k") == "v");
 }
+
+TEST_CASE("an explicit joint change stays joint until the empty ConfChangeV2 leaves it", "[sim][scenario]") {
+  Cluster c({1, 2, 3});
+  c.elect(1);
+  c.net.add_empty_node(4);
+  REQUIRE(c.change(1, v2({{ConfChangeType::AddNode, 4}, {ConfChangeType::RemoveNode, 2}},
+                         ConfChangeTransition::Explicit)).ok());
+  c.net.stabilize();
+  for (NodeId id : {1, 3, 4}) {
+    CAPTURE(id);
+    CHECK(sorted(c.conf(id).voters) == std::vector<NodeId>{1, 3, 4});
+    CHECK(sorted(c.conf(id).voters_outgoing) == std::vector<NodeId>{1, 2, 3});
+    CHECK_FALSE(c.conf(id).auto_leave);
+  }
+  // No other change while joint; then the application leaves explicitly.
+  CHECK_FALSE(c.change(1, v2({{ConfChangeType::AddLearnerNode, 5}})).ok());
+  REQUIRE(c.change(1, ConfChangeV2{}).ok());
+  c.net.stabilize();
+  for (NodeId id : {1, 3, 4}) {
+    CAPTURE(id);
+    CHECK(sorted(c.conf(id).voters) == std::vector<NodeId>{1, 3, 4});
+    CHECK(c.conf(id).voters_outgoing.empty());
+  }
+}
+
+TEST_CASE("a voter demoted through joint consensus keeps voting until the joint state is left", "[sim][scenario]") {
+  Cluster c({1, 2, 3});
+  c.elect(1);
+  REQUIRE(c.change(1, v2({{ConfChangeType::AddLearnerNode, 3}}, ConfChangeTransition::Explicit)).ok());
+  c.net.stabilize();
+  CHECK(c.conf(1).learners_next == std::vector<NodeId>{3});
+  CHECK(sorted(c.conf(1).voters_outgoing) == std::vector<NodeId>{1, 2, 3});
+  REQUIRE(c.change(1, ConfChangeV2{}).ok());
+  c.net.stabilize();
+  CHECK(c.conf(1).learners == std::vector<NodeId>{3});
+  CHECK(sorted(c.conf(1).voters) == std::vector<NodeId>{1, 2});
+  // Now a learner, node 3 neither votes nor counts: with 2 cut off nothing commits.
+  c.net.cut(1, 2);
+  const Index commit = c.net.raw(1).raft().raft_log().committed();
+  REQUIRE(c.put(1, "k", "v").ok());
+  c.net.stabilize();
+  CHECK(c.net.raw(1).raft().raft_log().committed() == commit);
+  CHECK(c.value(3, "k") == std::nullopt);
+}
