@@ -259,6 +259,14 @@ Result Client::get(const std::string& key, bool serializable) {
   return execute(std::move(req), false);
 }
 
+Result Client::transfer_leader(raft::NodeId target) {
+  transport::ClientRequest req;
+  req.kind = transport::RequestKind::TransferLeader;
+  req.target = target;
+  // Idempotent: a retry after Unknown asks again (and succeeds at once if target leads).
+  return execute(std::move(req), false);
+}
+
 std::vector<Client::MemberStatus> Client::status_all(milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   std::vector<MemberStatus> out;

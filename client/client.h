@@ -73,6 +73,9 @@ class Client {
   Result cas(const std::string& key, const std::string& expected, bool expected_absent,
              const std::string& value);
   Result get(const std::string& key, bool serializable);
+  // Asks the leader to hand leadership to `target`; Ok once `target` leads (served_by is
+  // the old leader), Unknown when the transfer did not complete in time.
+  Result transfer_leader(raft::NodeId target);
 
   struct MemberStatus {
     Member member;

@@ -4,6 +4,7 @@
 //
 // Exit codes: 0 success; 1 not found / cas mismatch; 2 usage or config error;
 // 3 unavailable or timed out (outcome unknown for writes); 4 definitely rejected.
+#include <algorithm>
 #include <cstdlib>
 #include <iomanip>
 #include <iostream>
@@ -17,6 +18,7 @@
 
 #include "client/bench_command.h"
 #include "client/client.h"
+#include "client/push_config.h"
 #include "client/shell.h"
 #include "config/cluster_config.h"
 
@@ -65,12 +67,33 @@ int report(const client::Result& r, bool json, bool is_get) {
   return client::exit_code(r.outcome);
 }
 
+std::string id_list(std::vector<raft::NodeId> ids) {
+  std::sort(ids.begin(), ids.end());
+  std::string s;
+  for (auto id : ids) s += (s.empty() ? "" : " ") + std::to_string(id);
+  return "(" + s + ")";
+}
+
+// The membership as the most authoritative reachable member sees it (the leader of the
+// highest term, else the member of the highest term): nullptr if nobody answered.
+const transport::NodeStatus* membership_view(const std::vector<client::Client::MemberStatus>& rows) {
+  const transport::NodeStatus* best = nullptr;
+  for (const auto& r : rows) {
+    if (!r.reachable) continue;
+    const auto& s = r.status;
+    const bool lead = s.role == "leader";
+    if (!best || s.term > best->term || (s.term == best->term && lead && best->role != "leader")) best = &s;
+  }
+  return best;
+}
+
 int print_status(client::Client& c, const config::ClusterConfig& cfg, double timeout_s, bool json) {
   // Status asks every member at once with a short timeout: one dead member must not make
   // the table slow.
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(std::min(timeout_s, 1.0) * 1000));
   auto rows = c.status_all(timeout);
   bool any = false;
+  const transport::NodeStatus* view = membership_view(rows);
   if (json) {
     nlohmann::ordered_json nodes = nlohmann::ordered_json::array();
     for (const auto& r : rows) {
@@ -84,7 +107,17 @@ int print_status(client::Client& c, const config::ClusterConfig& cfg, double tim
                        {"last_index", r.status.last_index},
                        {"reachable", r.reachable}});
     }
-    std::cout << nlohmann::ordered_json{{"nodes", nodes}}.dump() << "\n";
+    nlohmann::ordered_json j{{"nodes", nodes}};
+    if (view) {
+      auto sorted = [](std::vector<raft::NodeId> v) {
+        std::sort(v.begin(), v.end());
+        return v;
+      };
+      j["voters"] = sorted(view->voters);
+      j["learners"] = sorted(view->learners);
+      j["voters_outgoing"] = sorted(view->voters_outgoing);
+    }
+    std::cout << j.dump() << "\n";
     return any ? 0 : 3;
   }
   std::ostringstream out;
@@ -106,6 +139,13 @@ int print_status(client::Client& c, const config::ClusterConfig& cfg, double tim
       out << std::setw(14) << "-" << std::right << std::setw(6) << "-" << std::setw(8) << "-" << std::setw(10) << "-"
           << std::setw(10) << "-" << std::setw(12) << "-" << "  no (" << r.error << ")\n";
     }
+  }
+  if (view) {
+    out << "membership (node " << view->id << "'s view): voters " << id_list(view->voters);
+    if (!view->voters_outgoing.empty())
+      out << " && " << id_list(view->voters_outgoing) << "  [joint configuration: a change is in progress]";
+    if (!view->learners.empty()) out << ", learners " << id_list(view->learners);
+    out << "\n";
   }
   std::cout << out.str();
   return any ? 0 : 3;
@@ -149,6 +189,27 @@ int main(int argc, char** argv) {
   cas->add_flag("--absent", expect_absent, "succeed only if KEY does not exist yet");
   auto* status = app.add_subcommand(
       "status", "one row per member: id, address, role, term, leader, commit, applied, last index, reachable");
+  client::PushOptions push;
+  double catchup_timeout_s = 0;
+  auto* push_config = app.add_subcommand(
+      "push-config",
+      "change the cluster's membership to the members of FILE: new members (started first, empty, without "
+      "--bootstrap) join as learners and catch up, then one change makes the voters exactly FILE's members "
+      "(joint consensus when more than one voter changes); a leader to be removed hands over first. Prints the "
+      "plan, progress and outcome. Pushing the same file again does nothing; after an interrupted push it "
+      "finishes the change. Exit 0 done, 2 bad FILE, 3 unavailable or timed out, 4 refused (pre-flight or "
+      "cluster). --timeout bounds the whole push (default 30 s here)");
+  push_config->add_option("FILE", push.file, "the cluster file with the desired members")->required();
+  push_config->add_flag("--dry-run", push.dry_run, "print the plan only, change nothing");
+  push_config->add_option("--catchup-timeout", catchup_timeout_s,
+                          "give up waiting for new members to catch up after this many seconds (default: --timeout)")
+      ->check(CLI::PositiveNumber);
+  uint64_t transfer_target = 0;
+  auto* transfer = app.add_subcommand(
+      "transfer-leader",
+      "ask the leader to hand leadership to voter ID (it brings ID up to date, then ID campaigns); exit 0 once ID "
+      "leads, 3 if it did not happen in time, 4 if ID is not a voter");
+  transfer->add_option("ID", transfer_target, "the voter that should lead")->required();
   auto* shell = app.add_subcommand(
       "shell",
       "read commands from stdin, one per line: put K V | get K | del K | cas K OLD NEW (values are the rest of "
@@ -191,6 +252,23 @@ int main(int argc, char** argv) {
   if (*del) return report(c.del(key), json, false);
   if (*cas) return report(c.cas(key, expected, expect_absent, value), json, false);
   if (*status) return print_status(c, cfg, timeout_s, json);
+  if (*push_config) {
+    // A membership change waits for new members to catch up: a longer default than requests.
+    const bool timeout_given = app.get_option("--timeout")->count() > 0;
+    push.timeout = std::chrono::milliseconds(static_cast<int64_t>((timeout_given ? timeout_s : 30.0) * 1000));
+    push.catchup_timeout = catchup_timeout_s > 0
+                               ? std::chrono::milliseconds(static_cast<int64_t>(catchup_timeout_s * 1000))
+                               : push.timeout;
+    return client::push_config(ctx, cfg, push, std::cout, std::cerr);
+  }
+  if (*transfer) {
+    auto r = c.transfer_leader(transfer_target);
+    if (r.outcome == client::Outcome::Ok && !json) {
+      std::cout << "node " << transfer_target << " leads\n";
+      return 0;
+    }
+    return report(r, json, false);
+  }
   if (*shell) return client::run_shell(c, std::cin, std::cout);
   return kExitUsage;
 }
