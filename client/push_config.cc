@@ -281,6 +281,9 @@ int Pusher::run() {
   bool planned = false;
   Ids removed_total;
   std::optional<Clock::time_point> catchup_deadline;
+  Clock::time_point joint_since{};  // when the current joint state was first seen (if seen_joint)
+  bool seen_joint = false;
+  bool left_over_joint = false;                  // the push found a joint configuration
   std::map<raft::NodeId, uint64_t> last_shown;
   auto last_progress_line = Clock::now() - std::chrono::seconds(10);
   while (true) {
@@ -306,7 +309,9 @@ int Pusher::run() {
     const Ids to_remove = minus(current, wanted_);
     const bool joint = !outgoing.empty();
 
+    if (!joint) seen_joint = false;
     if (!planned) {
+      left_over_joint = joint;
       if (auto stop = preflight(*obs, to_add)) return *stop;
       if (!joint && to_add.empty() && to_promote.empty() && to_remove.empty()) {
         out_ << "membership already matches " << desired_.path << ": " << describe_membership(L) << "\n";
@@ -320,6 +325,14 @@ int Pusher::run() {
       planned = true;
     }
     if (joint) {
+      // A change made by this push leaves the joint configuration by itself (auto_leave):
+      // give it a moment before asking explicitly (needed when an earlier push or leader
+      // died half way and nobody will leave it otherwise).
+      if (!seen_joint) joint_since = Clock::now(), seen_joint = true;
+      if (Clock::now() - joint_since < milliseconds(1000) && !left_over_joint) {
+        pause(milliseconds(50));
+        continue;
+      }
       if (auto stop = change(*obs, raft::ConfChangeV2{}, "leaving the joint configuration " + describe_membership(L)))
         return *stop;
       continue;
