@@ -25,6 +25,7 @@
 # both), snapshot every 100000 entries (etcd's default --snapshot-count).
 # Env: ROUNDS (3), DURATION (s per point, 10), WARMUP (s, 1), FAILOVER_TRIALS (3),
 #      OUT (result dir, default /tmp/raftkv-vs-etcd-DATE), PROBES=0 skips step 2.
+#      RAFT_BIN_DIR (our binaries, default build-perf/bin), BUILD=0 uses them as they are.
 # Every process started is stopped by its PID at exit (trap), also on Ctrl-C or error.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -74,10 +75,14 @@ fi
 log "building etcd_loadgen"
 "$SB/etcd_load.sh" build || exit 1
 build=$(dirname "$OURS_BIN")
-log "building raft-node and raftctl in $build"
-{ [ -f "$build/CMakeCache.txt" ] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null; } &&
-  timeout 1800 cmake --build "$build" -j2 --target raft-node raftctl >"$OUT/build.log" 2>&1 ||
-  { echo "bench-vs-etcd.sh: build failed (see $OUT/build.log)" >&2; exit 1; }
+if [ "${BUILD:-1}" = 1 ]; then
+  log "building raft-node and raftctl in $build"
+  { [ -f "$build/CMakeCache.txt" ] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null; } &&
+    timeout 1800 cmake --build "$build" -j2 --target raft-node raftctl >"$OUT/build.log" 2>&1 ||
+    { echo "bench-vs-etcd.sh: build failed (see $OUT/build.log)" >&2; exit 1; }
+elif [ ! -x "$OURS_BIN/raft-node" ] || [ ! -x "$OURS_BIN/raftctl" ]; then
+  echo "bench-vs-etcd.sh: BUILD=0 but no raft-node/raftctl in $OURS_BIN" >&2; exit 1
+fi
 "$CL" stop >/dev/null 2>&1  # a cluster left over from an earlier run of ours (by its PIDs)
 
 {
