@@ -194,3 +194,24 @@ TEST_CASE("a follower that missed compacted entries is caught up by a snapshot",
   client::Client again(c.zmq_context(), c.client_options(5s, follower));
   REQUIRE(harness::wait_until([&] { return again.get("w149", true).value == "v149"; }, 10s));
 }
+
+TEST_CASE("a paused leader is replaced and follows the new leader once resumed", "[integration][failover]") {
+  Cluster c("pause-leader", 3, 25500);
+  c.start_all();
+  auto leader = c.wait_for_leader(30 * c.election_timeout());
+  REQUIRE(leader.has_value());
+  Writer w(c);
+  REQUIRE(harness::wait_until([&] { return w.acked() >= 20; }, 20s));
+  c.kill(*leader, SIGSTOP);
+  const size_t at_pause = w.acked();
+  // The two others elect a leader and writes resume while the old one is frozen.
+  REQUIRE(harness::wait_until([&] { return w.acked() >= at_pause + 20; }, 20s));
+  c.kill(*leader, SIGCONT);
+  const size_t at_resume = w.acked();
+  REQUIRE(harness::wait_until([&] { return w.acked() >= at_resume + 20; }, 20s));
+  w.stop();
+  auto now_leader = c.wait_for_leader(30 * c.election_timeout());
+  REQUIRE(now_leader.has_value());
+  REQUIRE(c.wait_applied(c.statuses()[*now_leader].commit, 20s));
+  require_acked_readable(c, w.acked_keys());
+}
