@@ -103,27 +103,32 @@ std::string describe_membership(const transport::NodeStatus& s) {
 }
 
 std::optional<Observation> Pusher::observe() {
-  Options o;
-  for (const auto& [id, ep] : endpoints_) o.members.push_back({id, ep});
-  Client c(ctx_, o);
   Observation obs;
   bool found = false;
-  for (auto& ms : c.status_all(milliseconds(700))) {
-    if (ms.reachable && ms.status.role == "leader" && (!found || ms.status.term > obs.leader.term)) {
-      obs.leader = ms.status;
-      obs.leader_client = ms.member.client;
-      found = true;
+  // Members added by earlier pushes (the leader among them) may be in neither file: every
+  // member knows the addresses it learned from the log, so ask again when they name new ones.
+  for (int round = 0; round < 2 && !found; ++round) {
+    Options o;
+    for (const auto& [id, ep] : endpoints_) o.members.push_back({id, ep});
+    Client c(ctx_, o);
+    bool learned = false;
+    for (auto& ms : c.status_all(milliseconds(700))) {
+      if (ms.reachable && ms.status.role == "leader" && (!found || ms.status.term > obs.leader.term)) {
+        obs.leader = ms.status;
+        obs.leader_client = ms.member.client;
+        found = true;
+      }
+      for (const auto& [id, addrs] : ms.status.members) {
+        auto [raft_addr, client_addr] = split_member(addrs);
+        if (!client_addr.empty() && !endpoints_.count(id)) endpoints_[id] = client_addr, learned = true;
+      }
+      obs.answers[ms.member.id] = std::move(ms);
     }
-    obs.answers[ms.member.id] = std::move(ms);
+    if (!learned) break;
   }
   if (!found) {
     last_problem_ = "no member reports being the leader";
     return std::nullopt;
-  }
-  // Members added by earlier pushes may be in neither file: the leader knows their addresses.
-  for (const auto& [id, addrs] : obs.leader.members) {
-    auto [raft_addr, client_addr] = split_member(addrs);
-    if (!client_addr.empty() && !endpoints_.count(id)) endpoints_[id] = client_addr;
   }
   return obs;
 }
@@ -231,6 +236,8 @@ void Pusher::print_plan(const Observation& obs, const Ids& to_add, const Ids& to
   out_ << "file " << desired_.path << ": members " << join(wanted_) << "\n";
   out_ << "plan:\n";
   if (!obs.leader.voters_outgoing.empty()) out_ << "  - leave the joint configuration left by an earlier change\n";
+  if (to_remove.count(obs.leader.id))
+    out_ << "  - transfer leadership from node " << obs.leader.id << " (to be removed) to a remaining voter\n";
   for (auto id : to_add) {
     const auto* n = desired_.find(id);
     out_ << "  - add node " << id << " (raft " << n->raft << ", client " << n->client << ") as a learner\n";
@@ -243,8 +250,6 @@ void Pusher::print_plan(const Observation& obs, const Ids& to_add, const Ids& to
   if (!learners.empty())
     out_ << "  - wait until learners " << join(learners) << " are within " << kMaxCatchUpLag
          << " entries of the leader's commit\n";
-  if (to_remove.count(obs.leader.id))
-    out_ << "  - transfer leadership from node " << obs.leader.id << " (to be removed) to a remaining voter\n";
   if (!learners.empty() || !to_remove.empty()) {
     size_t voter_changes = learners.size();
     for (auto id : to_remove)
@@ -286,6 +291,7 @@ int Pusher::run() {
   bool left_over_joint = false;                  // the push found a joint configuration
   std::map<raft::NodeId, uint64_t> last_shown;
   auto last_progress_line = Clock::now() - std::chrono::seconds(10);
+  std::string last_line;
   while (true) {
     if (Clock::now() >= deadline_) {
       err_ << "push-config: timed out after " << options_.timeout.count() / 1000.0 << " s (" << last_problem_
@@ -337,49 +343,9 @@ int Pusher::run() {
         return *stop;
       continue;
     }
-    if (!to_add.empty()) {
-      raft::ConfChangeV2 cc;
-      std::vector<node::MemberAddress> addrs;
-      for (auto id : to_add) {
-        cc.changes.push_back({raft::ConfChangeType::AddLearnerNode, id});
-        const auto* n = desired_.find(id);
-        addrs.push_back({id, n->raft, n->client});
-      }
-      cc.context = node::encode_member_addresses(addrs);
-      if (auto stop = change(*obs, std::move(cc), "adding learners " + join(to_add))) return *stop;
-      continue;
-    }
-    if (!to_promote.empty()) {
-      bool behind = false;
-      std::ostringstream line;
-      line << "catching up (leader commit " << L.commit << "):";
-      for (auto id : to_promote) {
-        uint64_t matched = 0;
-        for (const auto& [pid, m] : L.progress_matched)
-          if (pid == id) matched = m;
-        if (matched + kMaxCatchUpLag < L.commit) behind = true;
-        line << " node " << id << " at " << matched;
-      }
-      if (behind) {
-        if (!catchup_deadline) catchup_deadline = Clock::now() + options_.catchup_timeout;
-        if (Clock::now() >= *catchup_deadline) {
-          err_ << "push-config: the new members did not catch up within "
-               << options_.catchup_timeout.count() / 1000.0 << " s (" << line.str()
-               << "); they stay learners: push the file again to finish\n";
-          return kExitUnavailable;
-        }
-        if (Clock::now() - last_progress_line >= milliseconds(500)) {
-          out_ << line.str() << "\n" << std::flush;
-          last_progress_line = Clock::now();
-        }
-        last_problem_ = "new members still catching up";
-        pause(milliseconds(100));
-        continue;
-      }
-      out_ << line.str() << ": caught up\n";
-    }
     if (to_remove.count(L.id)) {
-      // Hand leadership to the most caught-up remaining voter before removing this one.
+      // Hand leadership to the most caught-up remaining voter before anything else: new
+      // members know only the addresses of their file, where the leader must be to reach them.
       raft::NodeId target = raft::kNone;
       uint64_t best = 0;
       for (const auto& [pid, m] : L.progress_matched)
@@ -403,6 +369,50 @@ int Pusher::run() {
       }
       // No remaining voter to hand over to (every voter is replaced): the leader steps down
       // by itself once it applies its removal.
+    }
+    if (!to_add.empty()) {
+      raft::ConfChangeV2 cc;
+      std::vector<node::MemberAddress> addrs;
+      for (auto id : to_add) {
+        cc.changes.push_back({raft::ConfChangeType::AddLearnerNode, id});
+        const auto* n = desired_.find(id);
+        addrs.push_back({id, n->raft, n->client});
+      }
+      cc.context = node::encode_member_addresses(addrs);
+      if (auto stop = change(*obs, std::move(cc), "adding learners " + join(to_add))) return *stop;
+      continue;
+    }
+    if (!to_promote.empty()) {
+      bool behind = false;
+      std::ostringstream line;
+      line << "catching up (leader commit " << L.commit << "):";
+      for (auto id : to_promote) {
+        uint64_t matched = 0;
+        for (const auto& [pid, m] : L.progress_matched)
+          if (pid == id) matched = m;
+        // Within a small lag; on a short log, within a quarter of it (and never at nothing).
+        const uint64_t lag = std::min<uint64_t>(kMaxCatchUpLag, L.commit / 4);
+        if (matched == 0 || matched + lag < L.commit) behind = true;
+        line << " node " << id << " at " << matched;
+      }
+      if (behind) {
+        if (!catchup_deadline) catchup_deadline = Clock::now() + options_.catchup_timeout;
+        if (Clock::now() >= *catchup_deadline) {
+          err_ << "push-config: the new members did not catch up within "
+               << options_.catchup_timeout.count() / 1000.0 << " s (" << line.str()
+               << "); they stay learners: push the file again to finish\n";
+          return kExitUnavailable;
+        }
+        if (line.str() != last_line || Clock::now() - last_progress_line >= milliseconds(3000)) {
+          last_line = line.str();
+          out_ << line.str() << "\n" << std::flush;
+          last_progress_line = Clock::now();
+        }
+        last_problem_ = "new members still catching up";
+        pause(milliseconds(100));
+        continue;
+      }
+      out_ << line.str() << ": caught up\n";
     }
     if (!to_promote.empty() || !to_remove.empty()) {
       raft::ConfChangeV2 cc;

@@ -31,7 +31,8 @@
 
 namespace client {
 
-// A learner is promoted once its matched index is within this many entries of the commit.
+// A learner is promoted once its matched index is within this many entries of the commit
+// (within a quarter of the commit index on a shorter log).
 inline constexpr uint64_t kMaxCatchUpLag = 64;
 
 struct PushOptions {
