@@ -53,6 +53,19 @@ Result<void> RawNode::propose(std::string context, std::string data) {
   return raft_->step(std::move(m));
 }
 
+Result<void> RawNode::propose_batch(std::vector<Entry> entries) {
+  if (entries.empty()) return {};
+  for (Entry& e : entries) {
+    // Conf changes go through propose_conf_change: only one may be pending at a time.
+    RAFT_CHECK(e.type == EntryType::Normal, "propose_batch takes normal entries only");
+  }
+  Message m;
+  m.msg_type = MT::MsgPropose;
+  m.from = raft_->id();
+  m.entries = std::move(entries);
+  return raft_->step(std::move(m));
+}
+
 Result<void> RawNode::propose_conf_change(std::string context, const ConfChange& cc) {
   return propose_conf_change(std::move(context), as_v2(cc));
 }

@@ -82,6 +82,10 @@ class RawNode {
   // leader transfer is in progress, the uncommitted size cap is reached, or this node is
   // not a member.
   Result<void> propose(std::string context, std::string data);
+  // Proposes several normal entries at once (their data and context are taken; type, term
+  // and index are assigned). All or none are appended, and they travel to the followers in
+  // one MsgAppend each instead of one per entry: the way to batch client writes.
+  Result<void> propose_batch(std::vector<Entry> entries);
   // Proposes a membership change. Only one may be pending (ProposalDropped otherwise);
   // the change takes effect when the application calls apply_conf_change after the entry
   // is committed.

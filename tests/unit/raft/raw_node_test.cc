@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include "raft/conf_change.h"
+#include "raft/mem_storage.h"
+#include "raft/raft.h"
+#include "raft/raw_node.h"
 #include "tests/unit/raft/test_util.h"
 
 using namespace raft;
@@ -346,4 +349,47 @@ TEST_CASE("proposals beyond max_uncommitted_size are dropped until entries commi
   CHECK(lr.committed_entries.size() == 2);
   s.node->advance_apply();
   CHECK(s.node->propose("", std::string(60, 'b')).ok());  // the committed bytes were released
+}
+
+TEST_CASE("propose_batch appends every entry and sends them in one append per follower", "[raw_node]") {
+  raft::set_panic_handler(&raft::throwing_panic_handler);
+  raft::ConfState cs;
+  cs.voters = {1, 2, 3};
+  raft::MemStorage storage = raft::MemStorage::new_with_conf_state(cs);
+  raft::Config cfg;
+  cfg.id = 1;
+  auto node = raft::RawNode::create(cfg, storage);
+  REQUIRE(node.ok());
+  auto& n = **node;
+  n.raft().become_candidate();
+  n.raft().become_leader();
+  // Drain the leader's own Ready so that followers are known to be in sync.
+  auto rd = n.ready();
+  storage.append(rd.entries);
+  (void)n.advance(std::move(rd));
+  for (raft::NodeId id : {2, 3}) {
+    raft::Message resp;
+    resp.msg_type = raft::MessageType::MsgAppendResponse;
+    resp.from = id;
+    resp.to = 1;
+    resp.term = n.raft().term();
+    resp.index = n.raft().raft_log().last_index();
+    REQUIRE(n.step(resp).ok());
+  }
+  (void)n.raft().take_msgs();
+  const raft::Index before = n.raft().raft_log().last_index();
+
+  std::vector<raft::Entry> batch(5);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].data = "v" + std::to_string(i);
+  REQUIRE(n.propose_batch(std::move(batch)).ok());
+
+  CHECK(n.raft().raft_log().last_index() == before + 5);
+  auto msgs = n.raft().take_msgs();
+  size_t appends = 0;
+  for (const auto& m : msgs) {
+    if (m.msg_type != raft::MessageType::MsgAppend) continue;
+    ++appends;
+    CHECK(m.entries.size() == 5);
+  }
+  CHECK(appends == 2);
 }
