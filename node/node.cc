@@ -251,6 +251,14 @@ void Node::tick_if_due() {
   // one tick, then the normal cadence.
   if (next_tick_ < now) next_tick_ = now + tick_interval_;
   check_transfer(pending_transfer_ && now >= pending_transfer_->deadline);
+  for (auto it = retiring_peers_.begin(); it != retiring_peers_.end();) {
+    if (now < it->second) {
+      ++it;
+      continue;
+    }
+    if (!addresses_.count(it->first)) peers_->remove_peer(it->first);  // unless re-added since
+    it = retiring_peers_.erase(it);
+  }
   // Gets whose read_index went unanswered too long are told Unknown.
   const auto limit = read_timeout(opts_.cluster);
   for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
@@ -563,6 +571,17 @@ void Node::apply_conf_change_entry(const raft::Entry& e) {
     std::abort();  // membership would diverge from the other nodes
   }
   const bool was_member = is_member(conf_state_);
+  const raft::ConfState before = conf_state_;
+  // On the leader: how far each member's log matches ours, for the farewell below.
+  std::map<raft::NodeId, raft::Index> matched;
+  raft::Term term = 0;
+  raft::Index commit = 0;
+  if (is_leader()) {
+    const raft::Status st = raw_->status();
+    for (const auto& [id, p] : st.progress) matched[id] = p.matched;
+    term = st.hard_state.term;
+    commit = st.hard_state.commit;
+  }
   std::string err;
   if (auto learned = decode_member_addresses(cc->context, &err)) {
     for (const auto& m : *learned) {
@@ -573,12 +592,30 @@ void Node::apply_conf_change_entry(const raft::Entry& e) {
     spdlog::warn("conf change at {}: context has no usable addresses ({})", e.index, err);
   }
   conf_state_ = raw_->apply_conf_change(*cc);
-  for (const auto& c : cc->changes) {
-    if (c.change_type == raft::ConfChangeType::RemoveNode && c.node_id != opts_.id) {
-      kv_.remove_member(c.node_id);
-      addresses_.erase(c.node_id);
-      peers_->remove_peer(c.node_id);
+  // A member is gone once it is in no half of the configuration (an outgoing voter of a
+  // joint configuration still receives the log, so that it can learn of its removal).
+  std::vector<raft::NodeId> gone;
+  for (const auto* ids : {&before.voters, &before.learners, &before.voters_outgoing})
+    for (raft::NodeId id : *ids)
+      if (id != opts_.id && !contains(conf_state_.voters, id) && !contains(conf_state_.learners, id) &&
+          !contains(conf_state_.voters_outgoing, id) && !contains(gone, id))
+        gone.push_back(id);
+  for (raft::NodeId id : gone) {
+    // Farewell: the leader no longer replicates to a removed member, which would then never
+    // learn that its removal committed. A heartbeat carrying the commit, bounded by what that
+    // member is known to hold (as any heartbeat's), lets it apply the removal and stop.
+    if (auto it = matched.find(id); it != matched.end() && it->second > 0) {
+      raft::Message m;
+      m.msg_type = raft::MessageType::MsgHeartbeat;
+      m.to = id;
+      m.from = opts_.id;
+      m.term = term;
+      m.commit = std::min(it->second, commit);
+      peers_->send(m);
     }
+    kv_.remove_member(id);
+    addresses_.erase(id);
+    retiring_peers_[id] = Clock::now() + std::chrono::seconds(1);
   }
   update_peers();
   spdlog::info("applied conf change at {}: {}", e.index, raft::describe(*cc));

@@ -122,6 +122,9 @@ class Node {
   // Set once this node applied its own removal (or restarted on data that shows it): the
   // loop stops cleanly after the current Ready so that it never disrupts the cluster.
   bool removed_ = false;
+  // Peers that left the membership: their sockets close a moment later, so that the farewell
+  // heartbeat (telling them the commit of their removal) can still leave.
+  std::map<raft::NodeId, std::chrono::steady_clock::time_point> retiring_peers_;
   std::map<raft::NodeId, std::pair<std::string, std::string>> addresses_;  // id -> (raft, client)
 
   // Client bookkeeping (leader only; cleared by fail_pending).

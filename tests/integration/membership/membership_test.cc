@@ -125,7 +125,7 @@ TEST_CASE("growing from three to five voters, a dry run changes nothing and a se
   CHECK(st.out.find("voters (1 2 3 4 5)") != std::string::npos);
 }
 
-TEST_CASE("shrinking from five to three voters stops the removed nodes or leaves them harmless",
+TEST_CASE("shrinking from five to three voters stops the removed nodes",
           "[integration][membership]") {
   Fixture f("shrink", 28200);
   f.c.start(4, false);
@@ -142,6 +142,10 @@ TEST_CASE("shrinking from five to three voters stops the removed nodes or leaves
   const auto st = f.leader_status();
   REQUIRE(st);
   CHECK(st->term == term);
+  // Told of the commit of their removal, the removed nodes stop themselves, saying why.
+  CHECK(wait_until([&] { return !f.c.running(4) && !f.c.running(5); }, 10s));
+  CHECK(f.c.log(4).find("removed from the cluster") != std::string::npos);
+  CHECK(f.c.log(5).find("removed from the cluster") != std::string::npos);
 }
 
 TEST_CASE("one push replaces node 3 by node 6", "[integration][membership]") {
@@ -154,6 +158,8 @@ TEST_CASE("one push replaces node 3 by node 6", "[integration][membership]") {
   CHECK(f.voters() == std::set<uint64_t>{1, 2, 6});
   CHECK(f.get_from(6, "k") == "v");
   REQUIRE(f.put("k2", "v2"));
+  CHECK(wait_until([&] { return !f.c.running(3); }, 10s));
+  CHECK(f.c.log(3).find("removed from the cluster") != std::string::npos);
 }
 
 TEST_CASE("removing the current leader hands leadership over first", "[integration][membership]") {
@@ -253,13 +259,14 @@ TEST_CASE("a removed node that is restarted exits at once and does not disrupt t
   INFO(info(r));
   REQUIRE(r.exit_code == 0);
   const auto term = f.leader_status()->term;
-  // Node 3 may or may not have learned its removal (the leader stops talking to it once the
-  // change is applied); stop it, then restart it on its data.
+  // Node 3 stops itself once it applies its removal; then it is restarted on its data.
+  CHECK(wait_until([&] { return !f.c.running(3); }, 10s));
   f.c.stop(3);
   f.c.start(3, false);
-  const bool exited = wait_until([&] { return !f.c.running(3); }, 3s);
-  if (exited) CHECK(f.c.log(3).find("start with an empty data dir to re-add it") != std::string::npos);
-  // Whether it exited or waits as a non-member, the cluster keeps its leader and term.
+  CHECK(wait_until([&] { return !f.c.running(3); }, 5s));
+  CHECK(f.c.log(3).find("its data dir says it was removed from the cluster; start with an empty data dir to re-add "
+                        "it") != std::string::npos);
+  // The cluster keeps its leader and term.
   for (int i = 0; i < 20; ++i) REQUIRE(f.put("r" + std::to_string(i), "x"));
   CHECK(f.leader_status()->term == term);
   CHECK(f.voters() == std::set<uint64_t>{1, 2});
