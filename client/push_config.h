@@ -6,10 +6,11 @@
 //   1. observe: ask every known member for its status and take the leader's view of the
 //      membership (voters, outgoing voters, learners, progress);
 //   2. a joint configuration is left first (an empty ConfChangeV2);
-//   3. members of the file that the cluster does not know join as learners (one
+//   3. a leader that is to be removed hands leadership to a remaining voter first (new
+//      members know only the addresses of their file, where the remaining voters are);
+//   4. members of the file that the cluster does not know join as learners (one
 //      ConfChangeV2, their addresses in the context) and are waited for until they are
 //      within kMaxCatchUpLag entries of the leader's commit;
-//   4. a leader that is to be removed hands leadership to a remaining voter first;
 //   5. ONE ConfChangeV2 promotes the learners and removes the members that are not in the
 //      file (joint consensus when more than one voter changes, left automatically);
 //   6. done when the voters are exactly the file's members, with no learner and no joint
