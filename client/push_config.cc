@@ -26,7 +26,10 @@ constexpr int kExitOk = 0, kExitBadFile = 2, kExitUnavailable = 3, kExitRefused 
 
 std::string join(const Ids& ids) {
   std::string s;
-  for (auto id : ids) s += (s.empty() ? "" : " ") + std::to_string(id);
+  for (auto id : ids) {
+    if (!s.empty()) s += ' ';
+    s += std::to_string(id);
+  }
   return "(" + s + ")";
 }
 

@@ -102,7 +102,12 @@ Result<Snapshot> MemStorage::create_snapshot(Index index, const ConfState* cs, s
              ents_.back().index);
   snapshot_.metadata.index = index;
   snapshot_.metadata.term = ents_[index - offset()].term;
-  if (cs) snapshot_.metadata.conf_state = *cs;
+  if (cs) {
+    // A node restarted from this snapshot starts from its membership and re-applies the
+    // conf changes after it, so initial_state() must report the snapshot's membership.
+    snapshot_.metadata.conf_state = *cs;
+    conf_state_ = *cs;
+  }
   snapshot_.data = std::move(data);
   return snapshot_;
 }

@@ -41,8 +41,8 @@ class MemStorage final : public Storage {
   Result<void> apply_snapshot(const Snapshot& snapshot);
 
   // Records a snapshot of the application state at `index` (which must be applied, i.e.
-  // <= the caller's applied index and <= last_index()), with the given membership. Does not
-  // discard entries: compact() does that.
+  // <= the caller's applied index and <= last_index()), with the given membership, which
+  // initial_state() reports from then on. Does not discard entries: compact() does that.
   Result<Snapshot> create_snapshot(Index index, const ConfState* cs, std::string data);
 
   // Discards entries before compact_index (exclusive), keeping compact_index itself.
