@@ -12,7 +12,8 @@ packages=(
   libzmq3-dev cppzmq-dev libyaml-cpp-dev libcereal-dev catch2
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libxxhash-dev zlib1g-dev
   libbenchmark-dev
-  procps iproute2
+  procps iproute2 util-linux
+  nftables           # chaos tier: partitions between nodes (tests/chaos)
 )
 missing=()
 for p in "${packages[@]}"; do
