@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "node/kv_command.h"
+#include "raft/raft.h"
 #include "node/member_addresses.h"
 #include "raft/conf_change.h"
 
@@ -277,16 +278,46 @@ void Node::step_peer_messages() {
   peers_->receive_all(inbox_);
   for (auto& m : inbox_) {
     const raft::NodeId from = m.from;
+    // Raft trusts its peers: a message from an id that is neither in the membership nor in
+    // the address book (the cluster file plus what the log taught us) could claim any term
+    // or commit index. Drop it before it reaches the core.
+    if (!is_known_peer(from)) {
+      ++dropped_unknown_peer_;
+      if ((dropped_unknown_peer_ & (dropped_unknown_peer_ - 1)) == 0)  // log 1, 2, 4, 8, ...
+        spdlog::warn("dropped a message from unknown node id {} ({} so far)", from, dropped_unknown_peer_);
+      continue;
+    }
     auto r = raw_->step(std::move(m));
     if (!r.ok() && r.code() != raft::ErrorCode::StepPeerNotFound)
       spdlog::debug("dropped a message from {}: {}", from, r.error().to_string());
   }
 }
 
+bool Node::is_known_peer(raft::NodeId id) const {
+  if (id == raft::kNone || id == opts_.id) return false;
+  return raw_->raft().prs().is_member(id) || addresses_.count(id) != 0;
+}
+
 void Node::handle_client_requests() {
   incoming_.clear();
   clients_->receive_all(incoming_);
   for (auto& in : incoming_) handle_request(in);
+  propose_writes();
+}
+
+void Node::propose_writes() {
+  if (write_batch_.empty()) return;
+  auto r = raw_->propose_batch(std::move(write_batch_));
+  for (auto& [key, waiter] : write_batch_waiters_) {
+    if (r.ok()) {
+      pending_writes_[key].push_back(waiter);
+    } else {
+      // Dropped before entering the log: definitely not applied by this attempt.
+      reply(waiter, error_reply(ReplyCode::Busy, "proposal dropped: " + r.error().to_string()));
+    }
+  }
+  write_batch_.clear();
+  write_batch_waiters_.clear();
 }
 
 void Node::reply(const Waiter& w, ClientReply r) {
@@ -343,13 +374,12 @@ void Node::handle_request(IncomingRequest& in) {
       cmd.value = std::move(req.value);
       cmd.expected = std::move(req.expected);
       cmd.expected_absent = req.expected_absent;
-      auto r = raw_->propose({}, encode_kv_command(cmd));
-      if (!r.ok()) {
-        // Dropped before entering the log: definitely not applied by this attempt.
-        reply(waiter, error_reply(ReplyCode::Busy, "proposal dropped: " + r.error().to_string()));
-        return;
-      }
-      pending_writes_[{cmd.client_id, cmd.seq}].push_back(waiter);
+      // Proposed together with every other write of this loop iteration (propose_writes):
+      // one log append and one MsgAppend per follower for the whole batch.
+      raft::Entry entry;
+      entry.data = encode_kv_command(cmd);
+      write_batch_.push_back(std::move(entry));
+      write_batch_waiters_.push_back({{cmd.client_id, cmd.seq}, waiter});
       return;
     }
     case RequestKind::TransferLeader: {
@@ -460,6 +490,11 @@ bool Node::handle_ready() {
   send_messages(rd.messages);
 
   const bool has_snapshot = !rd.snapshot.empty();
+  // Committed entries handed out in a Ready are already on this node's disk (the core hands
+  // out nothing beyond what was persisted) and on a quorum's: apply them, and answer their
+  // clients, before this Ready's own write, so that a reply never waits for the fsync of
+  // later entries. With a snapshot the order stays restore-then-apply.
+  if (!has_snapshot) apply_entries(rd.committed_entries);
   if (has_snapshot || !rd.entries.empty() || rd.hard_state) {
     std::optional<raft::HardState> hs = rd.hard_state;
     auto r = store_->persist(has_snapshot ? &rd.snapshot : nullptr, rd.entries, hs, rd.must_sync);
@@ -472,8 +507,10 @@ bool Node::handle_ready() {
 
   send_messages(rd.persisted_messages);
 
-  if (has_snapshot) restore_snapshot(rd.snapshot);
-  apply_entries(rd.committed_entries);
+  if (has_snapshot) {
+    restore_snapshot(rd.snapshot);
+    apply_entries(rd.committed_entries);
+  }
 
   for (auto& rs : rd.read_states) {
     auto it = pending_reads_.find(rs.request_ctx);

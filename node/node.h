@@ -78,7 +78,9 @@ class Node {
 
   void tick_if_due();
   void step_peer_messages();
+  bool is_known_peer(raft::NodeId id) const;
   void handle_client_requests();
+  void propose_writes();
   void handle_request(IncomingRequest& in);
   void issue_read_index();
   bool handle_ready();  // false on a fatal storage error
@@ -157,6 +159,10 @@ class Node {
   std::optional<PendingTransfer> pending_transfer_;
 
   std::vector<IncomingRequest> incoming_;
+  uint64_t dropped_unknown_peer_ = 0;
+  // Writes taken in this loop iteration, proposed together by propose_writes().
+  std::vector<raft::Entry> write_batch_;
+  std::vector<std::pair<WriteKey, Waiter>> write_batch_waiters_;
   std::vector<raft::Message> inbox_;
 };
 

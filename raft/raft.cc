@@ -75,11 +75,14 @@ Result<void> Raft::init(const Storage& storage, const Config& c) {
     vote_ = hs.vote;
   }
   if (c.applied > 0) {
-    if (c.applied > log_.committed()) {
+    if (c.applied > log_.last_index()) {
       return make_error(ErrorCode::ConfigInvalid,
-                        format("applied %lu is past the commit index %lu", c.applied,
-                               log_.committed()));
+                        format("applied %lu is past the last index %lu", c.applied,
+                               log_.last_index()));
     }
+    // What the application applied was committed, even if the commit index it persisted is
+    // older (a commit-only hard state write need not be synced; a snapshot file is).
+    log_.commit_to(c.applied);
     log_.applied_to(std::max(c.applied, log_.applied()));
   }
   become_follower(term_, kNone);
