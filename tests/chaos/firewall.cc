@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "tests/chaos/emergency.h"
@@ -21,12 +20,16 @@ constexpr const char* kNft = "/usr/sbin/nft";
 void delete_stale_tables() {
   auto r = harness::run({kNft, "list", "tables"});
   std::istringstream in(r.out);
-  const std::regex re(R"(table inet (raftchaos_(\d+)))");
+  const std::string prefix = "table inet raftchaos_";
   for (std::string line; std::getline(in, line);) {
-    std::smatch m;
-    if (!std::regex_search(line, m, re)) continue;
-    const pid_t pid = static_cast<pid_t>(std::stol(m[2].str()));
-    if (pid != getpid() && ::kill(pid, 0) != 0) (void)harness::run({kNft, "delete", "table", "inet", m[1].str()});
+    // Lines look like "table inet raftchaos_1234".
+    const auto at = line.find(prefix);
+    if (at == std::string::npos) continue;
+    const std::string digits = line.substr(at + prefix.size());
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    const std::string table = "raftchaos_" + digits;
+    if (pid != getpid() && ::kill(pid, 0) != 0) (void)harness::run({kNft, "delete", "table", "inet", table});
   }
 }
 
