@@ -3,6 +3,9 @@
 //   raft-node --config FILE --id N [--bootstrap]
 //   raft-node --config FILE --print-config      (what scripts/cluster.sh reads)
 //
+// Test-only environment (chaos tests; never set in production):
+//   RAFT_TEST_DROP_RATE=P   drop this fraction (0..1) of outgoing peer messages.
+//
 // Logs go to stdout (the launcher redirects them to <data_dir>/node-N/node.log). Exit codes:
 // 0 after a clean stop (SIGTERM/SIGINT), 1 on a startup or storage failure, 2 on a usage or
 // config error (one line on stderr naming the file and line).
@@ -11,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -100,11 +104,21 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  double drop_rate = 0;
+  if (const char* v = std::getenv("RAFT_TEST_DROP_RATE")) {
+    char* end = nullptr;
+    drop_rate = std::strtod(v, &end);
+    if (end == v || *end != '\0' || !(drop_rate >= 0 && drop_rate <= 1)) {
+      std::cerr << "raft-node: RAFT_TEST_DROP_RATE must be a number between 0 and 1, not '" << v << "'\n";
+      return 2;
+    }
+  }
+
   spdlog::info("starting: pid {}, config {}, data {}", getpid(), cluster.path, cluster.node_dir(id));
   int rc = 0;
   {
     zmq::context_t ctx(1);
-    node::NodeOptions opts{std::move(cluster), id, bootstrap, false};
+    node::NodeOptions opts{std::move(cluster), id, bootstrap, false, drop_rate};
     auto created = node::Node::create(ctx, std::move(opts));
     if (auto* err = std::get_if<std::string>(&created)) {
       spdlog::critical("cannot start: {}", *err);

@@ -171,6 +171,10 @@ std::string Node::init() {
   } catch (const std::exception& e) {
     return e.what();
   }
+  if (opts_.test_drop_rate > 0) {
+    peers_->set_drop_rate(opts_.test_drop_rate, rc.seed);
+    spdlog::warn("test fault hook: dropping {:.1f}% of outgoing peer messages", opts_.test_drop_rate * 100);
+  }
   update_peers();
   spdlog::info("node {} of cluster '{}' serving: raft {}, client {}; applied {}, term {}, commit {}", opts_.id,
                cluster.cluster_id, self->raft, self->client, applied_, hard_state_.term, hard_state_.commit);

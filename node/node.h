@@ -50,6 +50,9 @@ struct NodeOptions {
   bool bootstrap = false;
   // Test seam: keep the log in memory instead of <node_dir>/{wal,snap}.
   bool in_memory = false;
+  // Test-only fault hook (chaos tests): the fraction of outgoing peer messages dropped, as a
+  // lossy network would (the kernel here has no netem). 0 in production.
+  double test_drop_rate = 0;
 };
 
 class Node {
