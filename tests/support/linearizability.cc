@@ -1,5 +1,7 @@
 #include "tests/support/linearizability.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -13,6 +15,11 @@ namespace {
 using Value = std::optional<std::string>;
 constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
 
+// Values are interned per key: the search compares and hashes small integers, not strings.
+using ValueId = uint32_t;
+constexpr ValueId kAbsent = 0;
+constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+
 std::string show(const Value& v) { return v ? "'" + *v + "'" : "absent"; }
 
 std::string_view outcome_name(Outcome o) {
@@ -24,295 +31,491 @@ std::string_view outcome_name(Outcome o) {
   return "?";
 }
 
-// Whether `op` may take effect on state `s`; the state after it goes to `next`. Unknown
+// One operation of a key's sub-history, its values interned.
+struct Entry {
+  const Op* op;
+  bool definite;      // outcome Ok or Fail (Unknown ops are optional)
+  uint64_t invoke;
+  uint64_t complete;  // kNever for Unknown
+  ValueId input;      // put / cas: the value written
+  ValueId expected;   // cas
+  ValueId output;     // get
+};
+
+// Whether `e` may take effect on state `s`; the state after it goes to `next`. Unknown
 // operations are tried only in the branch where they change something: an unknown cas whose
 // comparison fails is indistinguishable from one that never ran.
-bool apply(const Op& op, const Value& s, Value& next, std::string* why) {
-  switch (op.kind) {
-    case OpKind::Put:
-      next = op.input;
-      return true;
-    case OpKind::Del:
-      next.reset();
-      return true;
+bool apply(const Entry& e, ValueId s, ValueId& next) {
+  switch (e.op->kind) {
+    case OpKind::Put: next = e.input; return true;
+    case OpKind::Del: next = kAbsent; return true;
     case OpKind::Get:
-      if (op.output != s) {
-        if (why) *why = "read " + show(op.output) + " but the value was " + show(s);
-        return false;
-      }
       next = s;
-      return true;
+      return e.output == s;
     case OpKind::Cas:
-      if (op.outcome == Outcome::Fail) {
-        if (s == op.expected) {
-          if (why) *why = "cas failed but the value was the expected " + show(s);
-          return false;
-        }
+      if (e.op->outcome == Outcome::Fail) {
         next = s;
-        return true;
+        return s != e.expected;
       }
-      if (s != op.expected) {
-        if (why) *why = "cas expected " + show(op.expected) + " but the value was " + show(s);
-        return false;
-      }
-      next = op.input;
-      return true;
+      next = e.input;
+      return s == e.expected;
   }
   return false;
 }
 
-// The search over one key's sub-history.
+// The search over one key's sub-history: Wing & Gong's depth-first search, iterative (an
+// explicit stack of frames, one per linearized step), with Lowe's memoisation.
+//
+// Invariants kept between steps:
+//  - done_[i] says whether operation i (in invocation order) is linearized; order_ lists the
+//    linearized operations in their linearization order.
+//  - cursor_ is the first not-yet-linearized definite operation. Every definite operation
+//    before it is linearized; unknown ones before it may or may not be (they stay available
+//    for as long as the search wants them, and are dropped at the end if never used).
+//  - The operations that may come next are those invoked no later than the earliest
+//    completion among pending definite operations (real-time order); all of them lie in
+//    [cursor_, window end), or are pending unknown operations before cursor_. So a step
+//    costs the size of the window of concurrent operations, not the length of the history.
+//  - Every linearized operation lies before the current window end, so a configuration
+//    (linearized set, state) is identified by the cursor, the linearized unknown operations
+//    before it, the bits of the window, and the state: its 128-bit hash is what the memo
+//    stores (16 bytes per configuration, whatever the history length).
 class KeySearch {
  public:
   KeySearch(std::vector<const Op*> ops, uint64_t budget) : budget_(budget) {
     std::stable_sort(ops.begin(), ops.end(),
                      [](const Op* a, const Op* b) { return a->invoke_time < b->invoke_time; });
+    values_.push_back(std::nullopt);  // kAbsent
+    observed_.push_back(true);        // absent is always told apart from a present value
+    std::unordered_map<std::string, ValueId> ids;
+    auto intern = [&](const Value& v) -> ValueId {
+      if (!v) return kAbsent;
+      auto [it, fresh] = ids.emplace(*v, static_cast<ValueId>(values_.size()));
+      if (fresh) {
+        values_.push_back(v);
+        observed_.push_back(false);
+        writer_.resize(values_.size(), kNone);
+      }
+      return it->second;
+    };
+    writer_.assign(1, kNone);
     for (const Op* op : ops) {
       const bool definite = op->outcome != Outcome::Unknown;
-      ops_.push_back(Entry{op, definite, definite ? op->complete_time : kNever});
-      definite_total_ += definite ? 1 : 0;
+      Entry e{op, definite, op->invoke_time, definite ? op->complete_time : kNever, 0, 0, 0};
+      if (op->kind == OpKind::Put || op->kind == OpKind::Cas) e.input = intern(op->input);
+      if (op->kind == OpKind::Cas) e.expected = intern(op->expected);
+      if (op->kind == OpKind::Get) e.output = intern(op->output);
+      ops_.push_back(e);
     }
-    done_.assign(ops_.size(), false);
-    for (size_t i = 0; i < ops_.size(); ++i) {
-      if (ops_[i].definite) by_deadline_.push_back(i);
-    }
-    std::stable_sort(by_deadline_.begin(), by_deadline_.end(),
-                     [this](size_t a, size_t b) { return ops_[a].complete < ops_[b].complete; });
-    for (const Entry& e : ops_) {
-      if (e.op->kind == OpKind::Get && e.op->output) observed_.insert(*e.op->output);
-      if (e.op->kind == OpKind::Cas && e.op->expected) observed_.insert(*e.op->expected);
-    }
-    std::unordered_map<std::string, size_t> writer;
-    for (size_t i = 0; i < ops_.size(); ++i) {
-      const Op& o = *ops_[i].op;
-      const bool writes = o.kind == OpKind::Put || o.kind == OpKind::Cas;
-      if (writes && !writer.emplace(o.input, i).second) unique_values_ = false;
-    }
-    // Definite operations that need a particular (present) value, with its writer.
-    for (size_t i = 0; i < ops_.size(); ++i) {
-      const Op& o = *ops_[i].op;
-      const std::optional<std::string>* wanted = nullptr;
-      if (o.kind == OpKind::Get && o.outcome == Outcome::Ok) wanted = &o.output;
-      if (o.kind == OpKind::Cas && o.outcome == Outcome::Ok) wanted = &o.expected;
-      if (!wanted || !*wanted) continue;
-      auto w = writer.find(**wanted);
-      needs_.emplace_back(i, w == writer.end() ? kNoWriter : w->second);
+    done_.assign(ops_.size(), 0);
+    need_.assign(ops_.size(), kNone);
+    for (uint32_t i = 0; i < ops_.size(); ++i) {
+      const Entry& e = ops_[i];
+      const Op& o = *e.op;
+      definite_total_ += e.definite ? 1 : 0;
+      if (!e.definite) {
+        unknowns_.push_back(i);
+        if (o.kind == OpKind::Del) unknown_dels_.push_back(i);
+      }
+      if (o.kind == OpKind::Get) observed_[e.output] = true;
+      if (o.kind == OpKind::Cas) observed_[e.expected] = true;
+      // A failed cas writes nothing: it neither writes a value nor spoils uniqueness.
+      const bool writes =
+          o.kind == OpKind::Put || (o.kind == OpKind::Cas && o.outcome != Outcome::Fail);
+      if (writes) {
+        if (writer_[e.input] != kNone) unique_values_ = false;
+        writer_[e.input] = i;
+      }
+      // Definite operations that need a particular (present) value.
+      if (o.kind == OpKind::Get && o.outcome == Outcome::Ok && e.output != kAbsent) need_[i] = e.output;
+      if (o.kind == OpKind::Cas && o.outcome == Outcome::Ok && e.expected != kAbsent) need_[i] = e.expected;
     }
   }
 
   Verdict run() {
-    Value state;
-    if (dfs(state, 0)) return Verdict::Linearizable;
-    return exhausted_ ? Verdict::Inconclusive : Verdict::NotLinearizable;
+    Enter first = enter(kAbsent);
+    if (first == Enter::Found) return Verdict::Linearizable;
+    if (first == Enter::Exhausted) return Verdict::Inconclusive;
+    while (!stack_.empty()) {
+      const size_t top = stack_.size() - 1;
+      if (stack_[top].next == stack_[top].moves.size()) {
+        stack_.pop_back();
+        if (stack_.empty()) break;
+        undo(stack_.back());
+        continue;
+      }
+      const Move mv = stack_[top].moves[stack_[top].next++];
+      const ValueId next = perform(stack_[top], mv);
+      const Enter r = enter(next);
+      if (r == Enter::Found) return Verdict::Linearizable;
+      if (r == Enter::Exhausted) return Verdict::Inconclusive;
+      if (r == Enter::Dead) undo(stack_[top]);
+    }
+    return Verdict::NotLinearizable;
   }
 
   uint64_t explored() const { return explored_; }
 
   std::string explain(const std::string& key) const {
     std::ostringstream out;
-    out << "key '" << key << "': no linearization found. Sub-history (" << ops_.size()
-        << " operations, by invocation):\n";
-    for (size_t i = 0; i < ops_.size(); ++i) out << "  #" << i << " " << describe(*ops_[i].op) << "\n";
-    out << "The longest linearizable prefix found has " << best_order_.size()
-        << " operations; its last ones:\n";
-    const size_t from = best_order_.size() > 12 ? best_order_.size() - 12 : 0;
-    for (size_t k = from; k < best_order_.size(); ++k) {
-      out << "  #" << best_order_[k] << " " << describe(*ops_[best_order_[k]].op) << "\n";
+    out << "key '" << key << "': no linearization found. Sub-history: " << ops_.size()
+        << " operations";
+    size_t from = 0;
+    size_t to = ops_.size();
+    if (ops_.size() > kShowAll) {
+      from = best_.cursor > 5 ? best_.cursor - 5 : 0;
+      to = std::min(ops_.size(), best_.end + 5);
+      out << "; those around the furthest point (by invocation):\n";
+    } else {
+      out << " (by invocation):\n";
     }
-    out << "Value after it: " << show(best_state_) << ". None of the operations that could come"
-        << " next fits:\n";
+    for (size_t i = from; i < to; ++i) out << "  #" << i << " " << describe(*ops_[i].op) << "\n";
+    out << "The longest linearizable prefix found has " << best_.depth
+        << " operations; its last ones:\n";
+    for (uint32_t i : best_.last) out << "  #" << i << " " << describe(*ops_[i].op) << "\n";
+    out << "Value after it: " << show(values_[best_.state])
+        << ". None of the operations that could come next fits:\n";
     std::vector<bool> done(ops_.size(), false);
-    for (size_t i : best_order_) done[i] = true;
-    const uint64_t min_ret = min_return(done);
-    for (size_t i = 0; i < ops_.size(); ++i) {
+    for (size_t i = 0; i < best_.cursor; ++i) done[i] = ops_[i].definite;
+    for (uint32_t i : best_.done) done[i] = true;
+    size_t waiting = 0;
+    for (size_t i = best_.cursor; i < ops_.size(); ++i) {
       if (done[i] || !ops_[i].definite) continue;
-      if (ops_[i].op->invoke_time > min_ret) {
-        out << "  #" << i << " must wait: an earlier operation completed before it started\n";
+      if (i >= best_.end) {
+        ++waiting;
         continue;
       }
-      std::string why;
-      Value next;
-      if (!apply(*ops_[i].op, best_state_, next, &why)) out << "  #" << i << " " << why << "\n";
+      ValueId next;
+      if (!apply(ops_[i], best_.state, next)) out << "  #" << i << " " << why_not(ops_[i], best_.state) << "\n";
+    }
+    if (waiting > 0) {
+      out << "  (" << waiting << " later operations must wait: an earlier operation completed"
+          << " before they started)\n";
     }
     return out.str();
   }
 
  private:
-  struct Entry {
-    const Op* op;
-    bool definite;
-    uint64_t complete;
+  // Sub-histories up to this size are printed whole in an explanation.
+  static constexpr size_t kShowAll = 60;
+  // How many of the last linearized operations an explanation shows.
+  static constexpr size_t kShowLast = 12;
+
+  // A step: optionally a run of unknown operations (chain), then operation `op`.
+  struct Move {
+    uint32_t op;
+    uint32_t chain_begin;
+    uint32_t chain_len;
+  };
+  struct Frame {
+    ValueId state;
+    size_t cursor;
+    std::vector<Move> moves;
+    std::vector<uint32_t> chains;
+    size_t next = 0;
+  };
+  enum class Enter { Found, Dead, Exhausted, Pushed };
+
+  struct Best {
+    bool valid = false;
+    size_t depth = 0;
+    ValueId state = kAbsent;
+    size_t cursor = 0;
+    size_t end = 0;
+    std::vector<uint32_t> done;  // linearized operations from cursor on, and unknown ones before
+    std::vector<uint32_t> last;  // the last linearized operations, in order
   };
 
-  uint64_t min_return(const std::vector<bool>& done) const {
+  std::string why_not(const Entry& e, ValueId s) const {
+    const Op& o = *e.op;
+    if (o.kind == OpKind::Get) return "read " + show(o.output) + " but the value was " + show(values_[s]);
+    if (o.kind == OpKind::Cas && o.outcome == Outcome::Fail)
+      return "cas failed but the value was the expected " + show(values_[s]);
+    if (o.kind == OpKind::Cas)
+      return "cas expected " + show(o.expected) + " but the value was " + show(values_[s]);
+    return "cannot take effect";
+  }
+
+  // The earliest completion among pending definite operations bounds which operations may
+  // come next; returns the end of that window (first operation invoked after it).
+  size_t window_end() const {
     uint64_t m = kNever;
-    for (size_t i = 0; i < ops_.size(); ++i) {
-      if (!done[i] && ops_[i].definite) m = std::min(m, ops_[i].complete);
+    size_t i = cursor_;
+    for (; i < ops_.size() && ops_[i].invoke <= m; ++i) {
+      if (!done_[i] && ops_[i].definite) m = std::min(m, ops_[i].complete);
     }
-    return m;
+    return i;
   }
 
-  std::string memo_key(const Value& state) const {
-    std::string k;
-    k.reserve(ops_.size() / 8 + 2 + (state ? state->size() : 0));
-    unsigned char byte = 0;
-    for (size_t i = 0; i < done_.size(); ++i) {
-      if (done_[i]) byte |= static_cast<unsigned char>(1u << (i % 8));
-      if (i % 8 == 7) {
-        k.push_back(static_cast<char>(byte));
-        byte = 0;
-      }
-    }
-    k.push_back(static_cast<char>(byte));
-    // A value no operation ever reads (no get returns it, no cas expects it) cannot be told
-    // apart from another such value by anything that follows: such states are one.
-    if (!state) {
-      k.push_back('0');
-    } else if (!observed_.count(*state)) {
-      k.push_back('2');
-    } else {
-      k.push_back('1');
-      k += *state;
-    }
-    return k;
-  }
-
-  bool dfs(const Value& state, size_t definite_done) {
-    if (definite_done == definite_total_) return true;
+  // Visits the configuration reached (linearized set in done_, state `s`).
+  Enter enter(ValueId s) {
+    if (definite_done_ == definite_total_) return Enter::Found;
     if (++explored_ > budget_) {
       exhausted_ = true;
-      return false;
+      return Enter::Exhausted;
     }
-    std::string key = memo_key(state);
-    if (failed_.count(key)) return false;
-    if (order_.size() > best_order_.size() || best_order_.empty()) {
-      best_order_ = order_;
-      best_state_ = state;
+    const size_t end = window_end();
+    if (!remember(s, end)) return Enter::Dead;
+    if (!best_.valid || order_.size() > best_.depth) snapshot(s, end);
+    if (unique_values_ && doomed(s, end)) return Enter::Dead;
+    Frame f;
+    f.state = s;
+    f.cursor = cursor_;
+    if (unique_values_) {
+      moves_lazily(f, end);
+    } else {
+      moves_eagerly(f, end);
     }
-    if (doomed(state)) {
-      failed_.insert(std::move(key));
-      return false;
+    if (f.moves.empty()) return Enter::Dead;
+    stack_.push_back(std::move(f));
+    return Enter::Pushed;
+  }
+
+  // Adds the configuration to the memo; false if it was there already (explored before, or
+  // on the current path, which cannot happen since every step grows the linearized set).
+  bool remember(ValueId s, size_t end) {
+    key_.clear();
+    key_.push_back(cursor_);
+    // A value no operation ever reads (no get returns it, no cas expects it) cannot be told
+    // apart from another such value by anything that follows: such states are one.
+    key_.push_back(observed_[s] ? s : kNone);
+    for (uint32_t u : unknowns_) {
+      if (u >= cursor_) break;
+      if (done_[u]) key_.push_back(u);
     }
-    // An operation may come next only if no pending definite operation completed before it
-    // was invoked (real-time order).
-    const uint64_t min_ret = min_return(done_);
-    const bool found = unique_values_ ? step_lazily(state, definite_done, min_ret)
-                                      : step_eagerly(state, definite_done, min_ret);
-    if (found) return true;
-    if (!exhausted_) failed_.insert(std::move(key));
-    return false;
+    key_.push_back(kNever);
+    uint64_t word = 0;
+    for (size_t i = cursor_; i < end; ++i) {
+      if (done_[i]) word |= uint64_t{1} << ((i - cursor_) % 64);
+      if ((i - cursor_) % 64 == 63) {
+        key_.push_back(word);
+        word = 0;
+      }
+    }
+    key_.push_back(word);
+    const XXH128_hash_t h = XXH3_128bits(key_.data(), key_.size() * sizeof(uint64_t));
+    return seen_.insert(Hash128{h.low64, h.high64}).second;
+  }
+
+  void snapshot(ValueId s, size_t end) {
+    best_.valid = true;
+    best_.depth = order_.size();
+    best_.state = s;
+    best_.cursor = cursor_;
+    best_.end = end;
+    best_.done.clear();
+    for (uint32_t u : unknowns_) {
+      if (u >= cursor_) break;
+      if (done_[u]) best_.done.push_back(u);
+    }
+    for (size_t i = cursor_; i < end; ++i) {
+      if (done_[i]) best_.done.push_back(static_cast<uint32_t>(i));
+    }
+    const size_t from = order_.size() > kShowLast ? order_.size() - kShowLast : 0;
+    best_.last.assign(order_.begin() + static_cast<std::ptrdiff_t>(from), order_.end());
   }
 
   // With unique values, a pending get or successful cas that needs value v can only still
   // succeed if v is the current value or the one operation writing v has not happened yet.
-  bool doomed(const Value& state) const {
-    if (!unique_values_) return false;
-    for (const auto& [op, writer] : needs_) {
-      if (done_[op]) continue;
-      const std::string& wanted =
-          ops_[op].op->kind == OpKind::Get ? *ops_[op].op->output : *ops_[op].op->expected;
-      if (state && *state == wanted) continue;
-      if (writer == kNoWriter || done_[writer]) return true;
+  // Only the window is checked: an operation further on is caught once it enters it.
+  bool doomed(ValueId s, size_t end) const {
+    for (size_t i = cursor_; i < end; ++i) {
+      const ValueId v = need_[i];
+      if (v == kNone || done_[i] || v == s) continue;
+      const uint32_t w = writer_[v];
+      if (w == kNone || done_[w]) return true;
     }
     return false;
   }
 
-  // Tries `op` next (after the unknown operations in `before`, already applied to reach
-  // `state`): marks them done, recurses, and undoes the marks.
-  bool descend(const std::vector<size_t>& before, size_t op, const Value& state,
-               size_t definite_done) {
-    Value next;
-    if (!apply(*ops_[op].op, state, next, nullptr)) return false;
-    for (size_t u : before) {
-      done_[u] = true;
-      order_.push_back(u);
-    }
-    done_[op] = true;
-    order_.push_back(op);
-    const bool found = dfs(next, definite_done + (ops_[op].definite ? 1 : 0));
-    if (found) return true;
-    done_[op] = false;
-    order_.pop_back();
-    for (size_t u : before) {
-      done_[u] = false;
-      order_.pop_back();
-    }
-    return false;
+  bool available_unknown(uint32_t u, size_t end) const {
+    return u < end && !ops_[u].definite && !done_[u];
   }
 
-  // Plain Wing & Gong: every candidate, unknown ones included, may come next.
-  bool step_eagerly(const Value& state, size_t definite_done, uint64_t min_ret) {
-    // Definite operations first: an unknown one is optional, and trying it first sends the
-    // search down long dead ends when the history is fine.
-    for (int pass = 0; pass < 2; ++pass) {
-      for (size_t i = 0; i < ops_.size(); ++i) {
-        if (ops_[i].op->invoke_time > min_ret) break;  // sorted by invocation
-        if (done_[i] || ops_[i].definite != (pass == 0)) continue;
-        if (descend({}, i, state, definite_done)) return true;
-        if (exhausted_) return false;
+  // The shortest run of available unknown operations turning `s` into `target` (unique
+  // values: every present value has one writer, so the run is forced, except for which
+  // unknown del produces "absent", and any one does). Appended to `chain`, in order.
+  bool chain_to(ValueId target, ValueId s, size_t end, std::vector<uint32_t>& chain) const {
+    std::vector<uint32_t> rev;
+    auto used = [&](uint32_t u) { return std::find(rev.begin(), rev.end(), u) != rev.end(); };
+    ValueId cur = target;
+    while (cur != s) {
+      if (cur == kAbsent) {
+        uint32_t del = kNone;
+        for (uint32_t u : unknown_dels_) {
+          if (u >= end) break;
+          if (!done_[u] && !used(u)) {
+            del = u;
+            break;
+          }
+        }
+        if (del == kNone) return false;
+        rev.push_back(del);
+        break;
+      }
+      const uint32_t w = writer_[cur];
+      if (w == kNone || !available_unknown(w, end) || used(w)) return false;
+      rev.push_back(w);
+      if (ops_[w].op->kind != OpKind::Cas) break;
+      cur = ops_[w].expected;
+    }
+    chain.insert(chain.end(), rev.rbegin(), rev.rend());
+    return true;
+  }
+
+  // Every value reachable from `s` through available unknown operations, each with the
+  // shortest run reaching it (breadth first; the first entry is `s` itself, no run).
+  std::vector<std::pair<ValueId, std::vector<uint32_t>>> reach(ValueId s, size_t end) const {
+    std::vector<std::pair<ValueId, std::vector<uint32_t>>> r{{s, {}}};
+    for (size_t head = 0; head < r.size(); ++head) {
+      for (uint32_t u : unknowns_) {
+        if (u >= end) break;
+        if (done_[u]) continue;
+        const auto& used = r[head].second;
+        if (std::find(used.begin(), used.end(), u) != used.end()) continue;
+        ValueId next;
+        if (!apply(ops_[u], r[head].first, next)) continue;
+        bool seen = false;
+        for (const auto& x : r) seen = seen || x.first == next;
+        if (seen) continue;
+        auto run = used;
+        run.push_back(u);
+        r.emplace_back(next, std::move(run));
       }
     }
-    return false;
+    return r;
+  }
+
+  static void add_move(Frame& f, uint32_t op, const std::vector<uint32_t>& chain) {
+    f.moves.push_back(Move{op, static_cast<uint32_t>(f.chains.size()), static_cast<uint32_t>(chain.size())});
+    f.chains.insert(f.chains.end(), chain.begin(), chain.end());
   }
 
   // Unknown operations only ever matter through the value they leave for the next definite
   // operation (moving an unknown operation later never breaks real-time order: nothing has
   // to follow it). So the next step is a definite operation, preceded by the shortest run of
-  // unknown operations that produces some value; every reachable value is tried. When every
-  // write writes its own value, the operations producing a value are forced, and the
-  // shortest run never uses an operation a longer one would spare, so nothing is lost.
-  bool step_lazily(const Value& state, size_t definite_done, uint64_t min_ret) {
-    struct Reach {
-      Value value;
-      std::vector<size_t> used;
-    };
-    std::vector<Reach> reach{{state, {}}};
-    for (size_t head = 0; head < reach.size(); ++head) {
-      for (size_t u = 0; u < ops_.size(); ++u) {
-        if (ops_[u].op->invoke_time > min_ret) break;
-        if (done_[u] || ops_[u].definite) continue;
-        const auto& used = reach[head].used;
-        if (std::find(used.begin(), used.end(), u) != used.end()) continue;
-        Value next;
-        if (!apply(*ops_[u].op, reach[head].value, next, nullptr)) continue;
-        bool seen = false;
-        for (const auto& r : reach) seen = seen || r.value == next;
-        if (seen) continue;
-        Reach r{next, used};
-        r.used.push_back(u);
-        reach.push_back(std::move(r));
+  // unknown operations giving it a value it accepts. When every write writes its own value,
+  // the operations producing a value are forced, and the shortest run never uses an
+  // operation a longer one would spare, so nothing is lost. Earliest deadline first: the
+  // operation that must complete soonest is the likeliest next one, which finds a
+  // linearization of a correct history with little backtracking.
+  void moves_lazily(Frame& f, size_t end) const {
+    std::vector<uint32_t> cands;
+    for (size_t i = cursor_; i < end; ++i) {
+      if (!done_[i] && ops_[i].definite) cands.push_back(static_cast<uint32_t>(i));
+    }
+    std::stable_sort(cands.begin(), cands.end(),
+                     [this](uint32_t a, uint32_t b) { return ops_[a].complete < ops_[b].complete; });
+    const ValueId s = f.state;
+    std::vector<uint32_t> chain;
+    for (uint32_t i : cands) {
+      const Entry& e = ops_[i];
+      chain.clear();
+      switch (e.op->kind) {
+        case OpKind::Put:
+        case OpKind::Del:
+          // Whatever the value, it is overwritten: unknown operations before it are useless.
+          add_move(f, i, chain);
+          break;
+        case OpKind::Get:
+          if (chain_to(e.output, s, end, chain)) add_move(f, i, chain);
+          break;
+        case OpKind::Cas:
+          if (e.op->outcome == Outcome::Ok) {
+            if (chain_to(e.expected, s, end, chain)) add_move(f, i, chain);
+          } else if (s != e.expected) {
+            add_move(f, i, chain);
+          } else {
+            // A failed cas needs any other value: every reachable one is a different future.
+            for (const auto& [v, run] : reach(s, end)) {
+              if (v != e.expected) add_move(f, i, run);
+            }
+          }
+          break;
       }
     }
-    // Earliest deadline first: the operation that must complete soonest is the likeliest
-    // next one, which finds a linearization of a correct history with little backtracking.
-    for (size_t i : by_deadline_) {
-      if (done_[i] || ops_[i].op->invoke_time > min_ret) continue;
-      for (const auto& r : reach) {
-        if (descend(r.used, i, r.value, definite_done)) return true;
-        if (exhausted_) return false;
-      }
-    }
-    return false;
   }
 
+  // Plain Wing & Gong (values written more than once): every candidate, unknown ones
+  // included, may come next. Definite operations first: an unknown one is optional, and
+  // trying it first sends the search down long dead ends when the history is fine.
+  void moves_eagerly(Frame& f, size_t end) const {
+    const std::vector<uint32_t> none;
+    ValueId next;
+    for (size_t i = cursor_; i < end; ++i) {
+      if (!done_[i] && ops_[i].definite && apply(ops_[i], f.state, next))
+        add_move(f, static_cast<uint32_t>(i), none);
+    }
+    for (uint32_t u : unknowns_) {
+      if (u >= end) break;
+      if (!done_[u] && apply(ops_[u], f.state, next)) add_move(f, u, none);
+    }
+  }
+
+  void mark(uint32_t i) {
+    done_[i] = 1;
+    order_.push_back(i);
+  }
+
+  // Applies the move from frame `f`'s configuration; returns the state after it.
+  ValueId perform(const Frame& f, const Move& mv) {
+    ValueId s = f.state;
+    for (uint32_t k = 0; k < mv.chain_len; ++k) {
+      const uint32_t u = f.chains[mv.chain_begin + k];
+      ValueId next = s;
+      apply(ops_[u], s, next);  // valid by construction
+      s = next;
+      mark(u);
+    }
+    ValueId next = s;
+    apply(ops_[mv.op], s, next);
+    mark(mv.op);
+    if (ops_[mv.op].definite) ++definite_done_;
+    while (cursor_ < ops_.size() && (done_[cursor_] || !ops_[cursor_].definite)) ++cursor_;
+    return next;
+  }
+
+  // Reverts the last move taken from frame `f`.
+  void undo(const Frame& f) {
+    const Move& mv = f.moves[f.next - 1];
+    done_[mv.op] = 0;
+    if (ops_[mv.op].definite) --definite_done_;
+    for (uint32_t k = 0; k < mv.chain_len; ++k) done_[f.chains[mv.chain_begin + k]] = 0;
+    order_.resize(order_.size() - 1 - mv.chain_len);
+    cursor_ = f.cursor;
+  }
+
+  struct Hash128 {
+    uint64_t lo;
+    uint64_t hi;
+    bool operator==(const Hash128&) const = default;
+  };
+  struct Hash128Hasher {
+    size_t operator()(const Hash128& h) const { return static_cast<size_t>(h.lo); }
+  };
+
   std::vector<Entry> ops_;
-  std::vector<size_t> by_deadline_;  // definite operations by completion time
-  std::vector<bool> done_;
-  std::vector<size_t> order_;
+  std::vector<std::optional<std::string>> values_;  // by ValueId
+  std::vector<bool> observed_;                      // by ValueId: some get/cas reads it
+  std::vector<uint32_t> writer_;                    // by ValueId: the op writing it, or kNone
+  std::vector<ValueId> need_;                       // by op: present value it needs, or kNone
+  std::vector<uint32_t> unknowns_;                  // unknown ops, by index
+  std::vector<uint32_t> unknown_dels_;              // unknown dels, by index
+  bool unique_values_ = true;  // every write (put, successful cas) writes its own value
   size_t definite_total_ = 0;
+
+  std::vector<uint8_t> done_;
+  std::vector<uint32_t> order_;
+  size_t cursor_ = 0;
+  size_t definite_done_ = 0;
+  std::vector<Frame> stack_;
+
   uint64_t budget_;
   uint64_t explored_ = 0;
   bool exhausted_ = false;
-  std::unordered_set<std::string> failed_;
-  std::vector<size_t> best_order_;
-  Value best_state_;
-  // Every write (put, cas) of this key writes a value no other write writes.
-  bool unique_values_ = true;
-  // Values some operation reads: a get's output or a cas's expected value.
-  std::unordered_set<std::string> observed_;
-  // (operation, the operation writing the value it needs); kNoWriter if nothing writes it.
-  static constexpr size_t kNoWriter = std::numeric_limits<size_t>::max();
-  std::vector<std::pair<size_t, size_t>> needs_;
+  std::unordered_set<Hash128, Hash128Hasher> seen_;
+  std::vector<uint64_t> key_;  // scratch for remember()
+  Best best_;
 };
 
 // Operations that constrain nothing are left out: unknown reads, and put/get/del that
