@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -185,7 +186,7 @@ ClusterConfig parse_root(const YAML::Node& root, const fs::path& base) {
   if (!root.IsMap()) fail(root, "the file must be a YAML map with cluster_id, data_dir and nodes");
   Fields fields(root, "the cluster file",
                 {"cluster_id", "data_dir", "tick_ms", "election_ticks", "heartbeat_ticks", "fsync",
-                 "snapshot_entries", "security", "nodes"});
+                 "snapshot_entries", "fsync_stall_ms", "security", "nodes"});
   ClusterConfig cfg;
 
   const Field& cid = fields.require("cluster_id");
@@ -212,6 +213,10 @@ ClusterConfig parse_root(const YAML::Node& root, const fs::path& base) {
   if (const Field* f = fields.get("snapshot_entries")) {
     cfg.snapshot_entries = parse_uint(*f, std::numeric_limits<uint64_t>::max());
   }
+  // Default: half an election timeout, but never below 500 ms (a busy disk's ordinary fsync
+  // must not bounce leadership around).
+  cfg.fsync_stall_ms = std::max(500, cfg.election_ticks * cfg.tick_ms / 2);
+  if (const Field* f = fields.get("fsync_stall_ms")) cfg.fsync_stall_ms = static_cast<int>(parse_uint(*f, kIntMax));
   if (const Field* f = fields.get("security")) {
     if (!f->value.IsMap()) fail(f->where(), "'security' must be a map with curve and keys_dir");
     Fields sec(f->value, "security", {"curve", "keys_dir"});

@@ -41,6 +41,10 @@ struct ClusterConfig {
   int heartbeat_ticks = 1;
   bool fsync = true;
   uint64_t snapshot_entries = 10000;
+  // A leader whose log write + fsync took longer than this hands leadership to the most
+  // up-to-date voter (docs/disk_faults.md). Positive; when absent from the file,
+  // max(500, election_ticks * tick_ms / 2).
+  int fsync_stall_ms = 500;
   SecurityConfig security;
   std::vector<NodeAddress> nodes;
 

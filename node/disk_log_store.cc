@@ -17,6 +17,7 @@ class DiskLogStore final : public LogStore {
     return disk_->create_snapshot(index, cs, std::move(data));
   }
   std::vector<std::string> recovery_warnings() const override { return disk_->recovery_warnings(); }
+  bool is_no_space(const raft::Error& e) const override { return storage::is_no_space(e); }
 
  private:
   std::unique_ptr<storage::DiskStorage> disk_;
@@ -28,6 +29,7 @@ raft::Result<std::unique_ptr<LogStore>> open_disk_log_store(const std::string& n
   storage::Options so;
   so.fsync = opts.fsync;
   so.keep_entries_after_snapshot = opts.keep_entries_after_snapshot;
+  so.env = opts.env;
   auto disk = storage::DiskStorage::open(node_dir, so);
   if (!disk.ok()) return disk.error();
   return std::unique_ptr<LogStore>(std::make_unique<DiskLogStore>(std::move(disk.value())));

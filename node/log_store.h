@@ -6,7 +6,9 @@
 // of the loop that do not care about files. Contract shared by both: persist() is called
 // once per Ready with everything that Ready asks to persist, and returns only when it is
 // durable (fsynced when must_sync and the store was opened with fsync on); an error means
-// nothing may be acknowledged any more.
+// nothing may be acknowledged any more, except an error for which is_no_space() holds: then
+// nothing of the call was kept, the store is still usable and the same call may be retried
+// (docs/disk_faults.md).
 #pragma once
 
 #include <memory>
@@ -17,6 +19,10 @@
 #include "raft/error.h"
 #include "raft/storage.h"
 #include "raft/types.h"
+
+namespace storage {
+class Env;
+}
 
 namespace node {
 
@@ -33,11 +39,15 @@ class LogStore {
   virtual raft::Result<void> create_snapshot(raft::Index index, const raft::ConfState& cs, std::string data) = 0;
   // Non-fatal problems found while opening (e.g. a torn tail that was truncated).
   virtual std::vector<std::string> recovery_warnings() const { return {}; }
+  // True if `e` (from persist or create_snapshot) means the disk is full: retryable.
+  virtual bool is_no_space(const raft::Error& e) const { return false; }
 };
 
 struct LogStoreOptions {
   bool fsync = true;
   uint64_t keep_entries_after_snapshot = 5000;
+  // The file system under the disk store; nullptr: the real one. Not owned.
+  storage::Env* env = nullptr;
 };
 
 std::unique_ptr<LogStore> make_mem_log_store(const LogStoreOptions& opts);

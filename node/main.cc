@@ -3,8 +3,15 @@
 //   raft-node --config FILE --id N [--bootstrap]
 //   raft-node --config FILE --print-config      (what scripts/cluster.sh reads)
 //
-// Test-only environment (chaos tests; never set in production):
+// Test-only environment (chaos and disk fault tests; never set in production):
 //   RAFT_TEST_DROP_RATE=P   drop this fraction (0..1) of outgoing peer messages.
+//   RAFT_TEST_FSYNC_DELAY_FILE=PATH   while PATH exists, every fsync of the log first sleeps
+//                           for the number of milliseconds written in PATH (a stalling disk).
+//   RAFT_TEST_FSYNC_FAIL_FILE=PATH    while PATH exists, every fsync of the log fails with
+//                           EIO (a dying disk: the node stops, exit code 1).
+//   RAFT_TEST_DISK_FULL_FILE=PATH     while PATH exists, every write of the log fails with
+//                           ENOSPC (a full disk: the node pauses its writes until PATH is gone).
+// (storage/trigger_fault_env.h; docs/disk_faults.md.)
 //
 // Logs go to stdout (the launcher redirects them to <data_dir>/node-N/node.log). Exit codes:
 // 0 after a clean stop (SIGTERM/SIGINT), 1 on a startup or storage failure, 2 on a usage or
@@ -23,6 +30,7 @@
 
 #include "config/cluster_config.h"
 #include "node/node.h"
+#include "storage/trigger_fault_env.h"
 
 namespace {
 
@@ -114,11 +122,25 @@ int main(int argc, char** argv) {
     }
   }
 
+  storage::TriggerFiles triggers;
+  for (auto [name, field] : {std::pair{"RAFT_TEST_FSYNC_DELAY_FILE", &triggers.fsync_delay_file},
+                             std::pair{"RAFT_TEST_FSYNC_FAIL_FILE", &triggers.fsync_fail_file},
+                             std::pair{"RAFT_TEST_DISK_FULL_FILE", &triggers.disk_full_file}}) {
+    if (const char* v = std::getenv(name); v && *v) *field = v;
+  }
+  std::shared_ptr<storage::Env> test_env;
+  if (triggers.any()) {
+    test_env = std::make_shared<storage::TriggerFaultEnv>(storage::default_env(), triggers);
+    spdlog::warn("test fault hooks on disk writes (test-only): fsync delay file '{}', fsync fail file '{}', "
+                 "disk full file '{}'",
+                 triggers.fsync_delay_file, triggers.fsync_fail_file, triggers.disk_full_file);
+  }
+
   spdlog::info("starting: pid {}, config {}, data {}", getpid(), cluster.path, cluster.node_dir(id));
   int rc = 0;
   {
     zmq::context_t ctx(1);
-    node::NodeOptions opts{std::move(cluster), id, bootstrap, false, drop_rate};
+    node::NodeOptions opts{std::move(cluster), id, bootstrap, false, drop_rate, test_env};
     auto created = node::Node::create(ctx, std::move(opts));
     if (auto* err = std::get_if<std::string>(&created)) {
       spdlog::critical("cannot start: {}", *err);

@@ -86,6 +86,7 @@ std::string Node::init() {
 
   LogStoreOptions so;
   so.fsync = cluster.fsync;
+  so.env = opts_.test_env.get();
   so.keep_entries_after_snapshot = std::min<uint64_t>(5000, cluster.snapshot_entries);
   if (!cluster.fsync) spdlog::warn("fsync is off: acknowledged writes may be lost on a machine crash");
   if (opts_.in_memory) {
@@ -166,8 +167,11 @@ std::string Node::init() {
   raw_ = std::move(raw.value());
 
   try {
-    peers_ = std::make_unique<transport::PeerTransport>(ctx_, opts_.id, cluster.cluster_id, self->raft);
-    clients_ = std::make_unique<ClientService>(ctx_, self->client);
+    peers_ = std::make_unique<transport::PeerTransport>(
+        ctx_, opts_.id, cluster.cluster_id, self->raft,
+        transport::PeerTransportOptions::with_curve(cluster.security.curve, cluster.security.keys_dir));
+    clients_ = std::make_unique<ClientService>(
+        ctx_, self->client, opts_.id, transport::CurveSettings{cluster.security.curve, cluster.security.keys_dir});
   } catch (const std::exception& e) {
     return e.what();
   }
@@ -206,6 +210,7 @@ void Node::mark_removed(raft::Index index) {
 }
 
 int Node::run(int stop_fd) {
+  stop_fd_ = stop_fd;
   if (removed_ && !raw_) {
     spdlog::warn("node {}: its data dir says it was {}; exiting", opts_.id, kRemovedAdvice);
     return 0;
@@ -234,17 +239,26 @@ int Node::run(int stop_fd) {
     step_peer_messages();
     handle_client_requests();
     issue_read_index();
-    if (raw_->has_ready() && !handle_ready()) return 1;
+    if (raw_->has_ready() && !handle_ready()) break;
     answer_ready_reads();
     maybe_snapshot();
     if (removed_) {
       // One more Ready: a removed leader hands over (MsgTimeoutNow) as it steps down.
-      if (raw_->has_ready() && !handle_ready()) return 1;
+      if (raw_->has_ready() && !handle_ready()) break;
       fail_pending("this node was removed from the cluster");
       spdlog::info("stopped: {}", kRemovedAdvice);
       return 0;
     }
   }
+  // handle_ready failed: a fatal storage error (already logged), or a stop asked for while
+  // writes were paused on a full disk.
+  if (stop_requested_) {
+    spdlog::info("stop requested while writes were paused: shutting down (applied {}, commit {})", applied_,
+                 hard_state_.commit);
+    fail_pending("the node is shutting down");
+    return 0;
+  }
+  return 1;
 }
 
 void Node::tick_if_due() {
@@ -485,6 +499,138 @@ void Node::check_transfer(bool deadline_passed) {
   }
 }
 
+bool Node::persist(const raft::Snapshot* snapshot, const std::vector<raft::Entry>& entries,
+                   const std::optional<raft::HardState>& hard_state, bool must_sync) {
+  auto attempt = [&]() {
+    const auto started = Clock::now();
+    auto r = store_->persist(snapshot, entries, hard_state, must_sync);
+    if (r.ok()) slowest_persist_ = std::max(slowest_persist_, Clock::now() - started);
+    return r;
+  };
+  auto r = attempt();
+  if (r.ok()) return true;
+  if (store_->is_no_space(r.error())) return wait_for_disk_space(r.error(), attempt);
+  spdlog::critical("cannot persist: {}; stopping so that nothing more is acknowledged", r.error().to_string());
+  return false;
+}
+
+bool Node::wait_for_disk_space(const raft::Error& first, const std::function<raft::Result<void>()>& retry) {
+  using namespace std::chrono_literals;
+  const std::string dir = opts_.in_memory ? std::string("memory") : opts_.cluster.node_dir(opts_.id);
+  const auto since = Clock::now();
+  disk_full_since_ = since;
+  spdlog::error("disk full in {}: writes paused, retrying ({})", dir, first.message);
+  // Requests in flight here may or may not commit elsewhere: their clients retry (with the
+  // same write id) on another member.
+  fail_pending("disk full on node " + std::to_string(opts_.id) + ": writes paused");
+  auto next_retry = since + 200ms;
+  auto next_reminder = since + 10s;
+  uint64_t dropped = 0;
+  while (true) {
+    const auto now = Clock::now();
+    if (now >= next_retry) {
+      auto r = retry();
+      if (r.ok()) {
+        const auto paused = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since);
+        spdlog::info("disk space back: resuming (writes were paused for {} ms, {} peer messages dropped)",
+                     paused.count(), dropped);
+        disk_full_since_.reset();
+        return true;
+      }
+      if (!store_->is_no_space(r.error())) {
+        disk_full_since_.reset();
+        spdlog::critical("cannot persist: {}; stopping so that nothing more is acknowledged", r.error().to_string());
+        return false;
+      }
+      if (now >= next_reminder) {
+        spdlog::warn("disk full in {}: writes still paused after {} s, retrying", dir,
+                     std::chrono::duration_cast<std::chrono::seconds>(now - since).count());
+        next_reminder = now + 10s;
+      }
+      next_retry = Clock::now() + 200ms;
+    }
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_retry - Clock::now());
+    if (wait.count() < 0) wait = 0ms;
+    zmq::pollitem_t items[3] = {
+        {peers_->socket().handle(), 0, ZMQ_POLLIN, 0},
+        {clients_->socket().handle(), 0, ZMQ_POLLIN, 0},
+        {nullptr, stop_fd_, ZMQ_POLLIN, 0},
+    };
+    try {
+      zmq::poll(items, stop_fd_ >= 0 ? 3 : 2, wait);
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+    if (stop_fd_ >= 0 && (items[2].revents & ZMQ_POLLIN)) {
+      stop_requested_ = true;
+      disk_full_since_.reset();
+      return false;
+    }
+    // Peer messages are dropped: this node behaves like a slow one (Raft tolerates loss),
+    // and it takes no tick, so it neither campaigns nor goes on leading.
+    inbox_.clear();
+    peers_->receive_all(inbox_);
+    dropped += inbox_.size();
+    inbox_.clear();
+    incoming_.clear();
+    clients_->receive_all(incoming_);
+    for (auto& in : incoming_) refuse_while_paused(in);
+    incoming_.clear();
+  }
+}
+
+void Node::refuse_while_paused(IncomingRequest& in) {
+  const Waiter waiter{in.peer, in.request.request_id};
+  if (in.request.kind == RequestKind::Status || in.request.kind == RequestKind::Membership) {
+    ClientReply r;
+    r.status = node_status();
+    r.leader_id = soft_state_.leader_id;
+    reply(waiter, std::move(r));
+    return;
+  }
+  // NotLeader is the code that sends a client to another member; the leader hint is kept
+  // only if it points elsewhere (this node cannot lead while it cannot write).
+  ClientReply r;
+  r.code = ReplyCode::NotLeader;
+  r.error = "disk full on node " + std::to_string(opts_.id) + ": writes paused, try another member";
+  if (soft_state_.leader_id != opts_.id) {
+    r.leader_id = soft_state_.leader_id;
+    if (auto it = addresses_.find(r.leader_id); it != addresses_.end()) r.leader_client = it->second.second;
+  }
+  reply(waiter, std::move(r));
+}
+
+void Node::maybe_hand_over_for_slow_disk() {
+  const auto took = slowest_persist_;
+  slowest_persist_ = {};
+  const auto limit = std::chrono::milliseconds(opts_.cluster.fsync_stall_ms);
+  if (took <= limit || !is_leader()) return;
+  const auto now = Clock::now();
+  const auto took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+  if (now < next_stall_handover_) {
+    spdlog::warn("slow disk: a write took {} ms (fsync_stall_ms {}); a leader transfer was tried recently", took_ms,
+                 limit.count());
+    return;
+  }
+  const raft::Status st = raw_->status();
+  raft::NodeId target = raft::kNone;
+  raft::Index best = 0;
+  for (const auto& [id, p] : st.progress) {
+    if (id == opts_.id || !contains(conf_state_.voters, id)) continue;
+    if (target == raft::kNone || p.matched > best) target = id, best = p.matched;
+  }
+  if (target == raft::kNone) {
+    spdlog::warn("slow disk: a write took {} ms (fsync_stall_ms {}), but there is no other voter to lead", took_ms,
+                 limit.count());
+    return;
+  }
+  spdlog::warn("slow disk: a write took {} ms (fsync_stall_ms {}): handing leadership to node {} (matched {})",
+               took_ms, limit.count(), target, best);
+  raw_->transfer_leader(target);
+  next_stall_handover_ =
+      now + std::chrono::milliseconds(int64_t{4} * opts_.cluster.election_ticks * opts_.cluster.tick_ms);
+}
+
 bool Node::handle_ready() {
   raft::Ready rd = raw_->ready();
   const raft::Term term_before = hard_state_.term;
@@ -501,11 +647,7 @@ bool Node::handle_ready() {
   if (!has_snapshot) apply_entries(rd.committed_entries);
   if (has_snapshot || !rd.entries.empty() || rd.hard_state) {
     std::optional<raft::HardState> hs = rd.hard_state;
-    auto r = store_->persist(has_snapshot ? &rd.snapshot : nullptr, rd.entries, hs, rd.must_sync);
-    if (!r.ok()) {
-      spdlog::critical("cannot persist: {}; stopping so that nothing more is acknowledged", r.error().to_string());
-      return false;
-    }
+    if (!persist(has_snapshot ? &rd.snapshot : nullptr, rd.entries, hs, rd.must_sync)) return false;
     if (hs) hard_state_ = *hs;
   }
 
@@ -526,11 +668,7 @@ bool Node::handle_ready() {
   raft::LightReady light = raw_->advance(std::move(rd));
   if (light.commit_index) {
     hard_state_.commit = *light.commit_index;
-    auto r = store_->persist(nullptr, {}, hard_state_, false);
-    if (!r.ok()) {
-      spdlog::critical("cannot persist: {}; stopping so that nothing more is acknowledged", r.error().to_string());
-      return false;
-    }
+    if (!persist(nullptr, {}, hard_state_, false)) return false;
   }
   send_messages(light.messages);
   apply_entries(light.committed_entries);
@@ -550,6 +688,7 @@ bool Node::handle_ready() {
     fail_pending("the term changed before the request was applied");
   }
   if (!was_leader && is_leader()) spdlog::info("became the leader of term {}", hard_state_.term);
+  maybe_hand_over_for_slow_disk();
   return true;
 }
 
@@ -705,7 +844,11 @@ void Node::fail_pending(const std::string& why) {
 void Node::maybe_snapshot() {
   if (applied_ < last_snapshot_index_ + opts_.cluster.snapshot_entries) return;
   auto r = store_->create_snapshot(applied_, conf_state_, kv_.snapshot());
-  if (!r.ok()) {
+  if (!r.ok() && store_->is_no_space(r.error())) {
+    // Not fatal: nothing was kept, the log just grows until the next attempt.
+    spdlog::warn("snapshot at {} skipped, retried after {} more entries: {}", applied_,
+                 opts_.cluster.snapshot_entries, r.error().message);
+  } else if (!r.ok()) {
     spdlog::error("snapshot at {} failed: {}", applied_, r.error().to_string());
     // Try again after another snapshot_entries entries rather than on every iteration.
   } else {
@@ -732,6 +875,12 @@ transport::NodeStatus Node::node_status() const {
   s.voters_outgoing = st.conf_state.voters_outgoing;
   for (const auto& [id, p] : st.progress) s.progress_matched.emplace_back(id, p.matched);
   for (const auto& [id, a] : addresses_) s.members.emplace_back(id, a.first + " " + a.second);
+  if (disk_full_since_) {
+    s.problem = "disk full in " + (opts_.in_memory ? std::string("memory") : opts_.cluster.node_dir(opts_.id)) +
+                ": writes paused for " +
+                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - *disk_full_since_).count()) +
+                " s";
+  }
   return s;
 }
 

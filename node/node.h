@@ -19,6 +19,11 @@
 // only once it is committed (persisted on a majority); every pending write or read that can
 // no longer be answered for sure (leadership or term lost) is answered Unknown.
 //
+// Disk faults (docs/disk_faults.md): a full disk pauses the node inside persist() (status
+// answered, everything else refused or dropped, no tick) until the same write succeeds; a
+// failed fsync stops the process; a leader whose persist takes longer than fsync_stall_ms
+// hands leadership over.
+//
 // Membership (docs/membership.md): a ConfChange request is proposed on the leader and
 // answered once its entry is applied, with the resulting membership. A node that applies its
 // own removal stops itself (exit 0) and leaves a `removed` marker in its data dir, so that a
@@ -26,6 +31,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,6 +48,10 @@
 #include "raft/raw_node.h"
 #include "transport/peer_transport.h"
 
+namespace storage {
+class Env;
+}
+
 namespace node {
 
 struct NodeOptions {
@@ -53,6 +63,9 @@ struct NodeOptions {
   // Test-only fault hook (chaos tests): the fraction of outgoing peer messages dropped, as a
   // lossy network would (the kernel here has no netem). 0 in production.
   double test_drop_rate = 0;
+  // Test-only fault hook (disk fault tests): the file system the log is written through,
+  // e.g. a storage::TriggerFaultEnv. nullptr in production (the real file system).
+  std::shared_ptr<storage::Env> test_env;
 };
 
 class Node {
@@ -86,7 +99,20 @@ class Node {
   void propose_writes();
   void handle_request(IncomingRequest& in);
   void issue_read_index();
-  bool handle_ready();  // false on a fatal storage error
+  bool handle_ready();  // false on a fatal storage error or a stop requested while paused
+  // store_->persist, timed (slowest_persist_). On a full disk it waits for space in
+  // wait_for_disk_space and retries. False on a fatal error, or if a stop was requested
+  // while waiting (stop_requested_).
+  bool persist(const raft::Snapshot* snapshot, const std::vector<raft::Entry>& entries,
+               const std::optional<raft::HardState>& hard_state, bool must_sync);
+  // The disk is full (`first` said so): writes pause, and this node behaves like a slow one
+  // (takes no tick, drops peer messages, refuses client requests but answers status) while
+  // `retry` is attempted every 200 ms. True once it succeeded.
+  bool wait_for_disk_space(const raft::Error& first, const std::function<raft::Result<void>()>& retry);
+  void refuse_while_paused(IncomingRequest& in);
+  // A leader whose persist took longer than fsync_stall_ms hands leadership to the most
+  // up-to-date voter (docs/disk_faults.md).
+  void maybe_hand_over_for_slow_disk();
   void send_messages(std::vector<raft::Message>& msgs);
   void apply_entries(std::vector<raft::Entry>& entries);
   void apply_conf_change_entry(const raft::Entry& e);
@@ -167,6 +193,13 @@ class Node {
   std::vector<raft::Entry> write_batch_;
   std::vector<std::pair<WriteKey, Waiter>> write_batch_waiters_;
   std::vector<raft::Message> inbox_;
+
+  // Disk faults (docs/disk_faults.md).
+  int stop_fd_ = -1;
+  bool stop_requested_ = false;                           // seen while paused on a full disk
+  std::optional<std::chrono::steady_clock::time_point> disk_full_since_;  // set while paused
+  std::chrono::steady_clock::duration slowest_persist_{};  // in the current Ready
+  std::chrono::steady_clock::time_point next_stall_handover_{};  // one attempt per 2 election timeouts
 };
 
 }  // namespace node

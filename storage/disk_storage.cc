@@ -21,7 +21,13 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+constexpr const char* kNoSpacePrefix = "disk full in ";
+
 }  // namespace
+
+bool is_no_space(const raft::Error& e) {
+  return e.code == raft::ErrorCode::Io && e.message.rfind(kNoSpacePrefix, 0) == 0;
+}
 
 DiskStorage::DiskStorage(std::string node_dir, const Options& opts, bool read_only)
     : env_(opts.env ? opts.env : default_env()),
@@ -545,6 +551,40 @@ raft::Error DiskStorage::fail(const raft::Error& e) {
   return e;
 }
 
+raft::Error DiskStorage::no_space(const raft::Error& e) const {
+  return io(kNoSpacePrefix + layout_.node_dir + ": " + e.message +
+            " (nothing of this write was kept; it can be retried once space is freed)");
+}
+
+raft::Error DiskStorage::undo_failed_write(const raft::Error& e) {
+  if (!is_out_of_space_error(e)) return fail(e);
+  // The writer's size is the end of the last batch that was written whole: cut the partial
+  // one off, so that no torn record stays in the middle of the stream once writes resume.
+  const auto last = segments_.rbegin();
+  const SegmentFile seg = last->second;
+  if (writer_->size() == 0) {
+    // Not even the segment's opening batch made it: forget the segment, the next write
+    // starts it again (the one before it was synced when this one was started).
+    writer_.reset();
+    readers_.erase(seg.seq);
+    auto r = env_->remove_file(seg.path);
+    if (r.ok() && opts_.fsync) r = env_->sync_dir(layout_.wal_dir);
+    if (!r.ok()) return fail(r.error());
+    segments_.erase(seg.seq);
+    unsynced_ = false;
+    return no_space(e);
+  }
+  auto r = env_->truncate(seg.path, writer_->size());  // also syncs the file
+  if (!r.ok()) return fail(r.error());
+  unsynced_ = false;
+  return no_space(e);
+}
+
+void DiskStorage::drop_snapshot_file(raft::Index index) {
+  if (index == snap_.index) return;
+  (void)env_->remove_file(join_path(layout_.snap_dir, snapshot_name(index)));
+}
+
 raft::Result<void> DiskStorage::start_segment() {
   const uint64_t seq = segments_.empty() ? 1 : segments_.rbegin()->first + 1;
   if (seq > UINT32_MAX) return io("too many segments");
@@ -559,7 +599,7 @@ raft::Result<void> DiskStorage::start_segment() {
   seg.next_index = last() + 1;
   seg.path = join_path(layout_.wal_dir, segment_name(seq, seg.next_index));
   auto file = env_->open_appendable(seg.path);
-  if (!file.ok()) return file.error();
+  if (!file.ok()) return file.error();  // nothing changed: an out-of-space error is retryable
   if (opts_.fsync) {
     auto r = env_->sync_dir(layout_.wal_dir);
     if (!r.ok()) return r;
@@ -621,10 +661,14 @@ raft::Result<void> DiskStorage::persist(const raft::Snapshot* snapshot,
   }
   if (snapshot) {
     auto r = write_snapshot_file(*env_, layout_.snap_dir, *snapshot, opts_.fsync);
-    if (!r.ok()) return fail(r.error());
+    if (!r.ok()) return is_out_of_space_error(r.error()) ? no_space(r.error()) : fail(r.error());
   }
   if (!writer_ || writer_->size() >= opts_.segment_bytes) {
-    if (auto r = start_segment(); !r.ok()) return fail(r.error());
+    if (auto r = start_segment(); !r.ok()) {
+      if (!is_out_of_space_error(r.error())) return fail(r.error());
+      if (snapshot) drop_snapshot_file(snapshot->metadata.index);
+      return no_space(r.error());
+    }
   }
   LogStart reset{snapshot ? snapshot->metadata.index + 1 : 0,
                  snapshot ? snapshot->metadata.term : 0, true};
@@ -641,7 +685,11 @@ raft::Result<void> DiskStorage::persist(const raft::Snapshot* snapshot,
   }
   if (hs_changed) writer_->add(RecordType::kHardState, encode_hard_state(hs));
   writer_->end_batch();
-  if (auto r = writer_->write(); !r.ok()) return fail(r.error());
+  if (auto r = writer_->write(); !r.ok()) {
+    raft::Error e = undo_failed_write(r.error());
+    if (snapshot && is_no_space(e)) drop_snapshot_file(snapshot->metadata.index);
+    return e;
+  }
   unsynced_ = true;
   if (sync) {
     if (auto r = writer_->sync(); !r.ok()) return fail(r.error());
@@ -685,7 +733,7 @@ raft::Result<void> DiskStorage::create_snapshot(raft::Index index, const raft::C
   snap.metadata.conf_state = cs;
   snap.data = std::move(data);
   if (auto r = write_snapshot_file(*env_, layout_.snap_dir, snap, opts_.fsync); !r.ok()) {
-    return fail(r.error());
+    return is_out_of_space_error(r.error()) ? no_space(r.error()) : fail(r.error());
   }
   // Keep keep_entries_after_snapshot entries up to the snapshot for slow followers.
   const uint64_t keep = opts_.keep_entries_after_snapshot;
@@ -693,12 +741,20 @@ raft::Result<void> DiskStorage::create_snapshot(raft::Index index, const raft::C
   const LogStart start{compact_to, *term(compact_to - 1), false};
 
   if (!writer_ || writer_->size() >= opts_.segment_bytes) {
-    if (auto r = start_segment(); !r.ok()) return fail(r.error());
+    if (auto r = start_segment(); !r.ok()) {
+      if (!is_out_of_space_error(r.error())) return fail(r.error());
+      drop_snapshot_file(index);
+      return no_space(r.error());
+    }
   }
   writer_->add(RecordType::kSnapshotMarker, encode_snapshot_metadata(snap.metadata));
   if (compact_to > first_) writer_->add(RecordType::kLogStart, encode_log_start(start));
   writer_->end_batch();
-  if (auto r = writer_->write(); !r.ok()) return fail(r.error());
+  if (auto r = writer_->write(); !r.ok()) {
+    raft::Error e = undo_failed_write(r.error());
+    if (is_no_space(e)) drop_snapshot_file(index);
+    return e;
+  }
   unsynced_ = true;
   if (opts_.fsync) {
     if (auto r = writer_->sync(); !r.ok()) return fail(r.error());

@@ -13,10 +13,14 @@
 // older ones are read back from their segment (and their checksums verified) on demand. So
 // memory grows with the number of entries by about 24 bytes each, not with their size.
 //
-// Failure: once a write or sync fails, the storage is failed for good: every later persist()
-// and create_snapshot() returns Io, and nothing from the failed call is visible to reads.
-// (After a failed fsync the kernel may have dropped the dirty pages, so retrying could report
-// as durable data that is not.)
+// Failure: a full disk (ENOSPC or EDQUOT while writing a segment, starting a segment or
+// writing a snapshot file) is retryable: the segment is cut back to the end of its last
+// complete batch (and a segment or snapshot file started by the call is removed), nothing of
+// the call is visible, the storage stays usable and the error is recognised by
+// is_no_space(). Any other write or sync failure fails the storage for good: every later
+// persist() and create_snapshot() returns Io, and nothing from the failed call is visible to
+// reads. (After a failed fsync the kernel may have dropped the dirty pages, so retrying could
+// report as durable data that is not: "fsyncgate".)
 //
 // Invariants kept between calls:
 //  - first_index() - 1 <= snapshot index <= (last_index() or more after a received snapshot);
@@ -122,7 +126,8 @@ class DiskStorage final : public raft::Storage {
   // stream, and the log restarts after it. Entries replace any conflicting suffix (by
   // appending: files are never rewritten). On any write error returns Io and the storage
   // refuses further writes (the node must stop acknowledging): nothing is reported persisted
-  // that is not. SnapshotOutOfDate (nothing written) if the snapshot is older than the
+  // that is not. Except on a full disk: then the error satisfies is_no_space(), nothing of
+  // the call was kept, and the same call may be retried later. SnapshotOutOfDate (nothing written) if the snapshot is older than the
   // current one. Panics if entries are not consecutive, overwrite compacted entries or leave a
   // gap after the last one (a caller bug, as with MemStorage::append).
   raft::Result<void> persist(const raft::Snapshot* snapshot, const std::vector<raft::Entry>& entries,
@@ -132,6 +137,8 @@ class DiskStorage final : public raft::Storage {
   // written like above (always synced when opts.fsync), then entries before
   // index + 1 - keep_entries_after_snapshot are discarded and the segments and snapshot files
   // no longer needed are deleted. SnapshotOutOfDate if index <= the current snapshot's index.
+  // On a full disk nothing is kept and the error satisfies is_no_space() (the storage stays
+  // usable; try again later).
   // Panics if index > last_index().
   raft::Result<void> create_snapshot(raft::Index index, const raft::ConfState& cs, std::string data);
 
@@ -174,6 +181,15 @@ class DiskStorage final : public raft::Storage {
 
   raft::Result<void> check_writable() const;
   raft::Error fail(const raft::Error& e);
+  // The error persist()/create_snapshot() return for a retryable out-of-space `e`.
+  raft::Error no_space(const raft::Error& e) const;
+  // After writer_->write() failed with `e`: on a full disk, cuts the segment back to its last
+  // complete batch (removing it if the failed write was its first) and returns no_space(e);
+  // otherwise fails the storage.
+  raft::Error undo_failed_write(const raft::Error& e);
+  // After a failed call wrote the snapshot file of `index`: removes it (best effort) unless
+  // it is the one in force.
+  void drop_snapshot_file(raft::Index index);
   raft::Result<void> start_segment();
   raft::Result<void> remove_obsolete_files();
   raft::Result<std::string> read_record(const EntryLoc& loc) const;
@@ -209,5 +225,10 @@ class DiskStorage final : public raft::Storage {
   RecoveryReport report_;
   mutable std::map<uint64_t, std::unique_ptr<RandomAccessFile>> readers_;
 };
+
+// True if `e`, returned by DiskStorage::persist or create_snapshot, means the disk is full
+// (nothing of the call was kept, the storage is still usable, the call may be retried). Its
+// message reads "disk full in <node_dir>: <system error>".
+bool is_no_space(const raft::Error& e);
 
 }  // namespace storage

@@ -201,6 +201,16 @@ Env* default_env() {
   return &env;
 }
 
+bool is_out_of_space_error(const raft::Error& e) {
+  // Every Env reports errors as "<what> <path>: <strerror(errno)>" (io_error above and in
+  // fault_env.cc), so the system error is the message's tail.
+  auto ends_with = [&](const char* tail) {
+    const std::string t = tail;
+    return e.message.size() >= t.size() && e.message.compare(e.message.size() - t.size(), t.size(), t) == 0;
+  };
+  return e.code == raft::ErrorCode::Io && (ends_with(std::strerror(ENOSPC)) || ends_with(std::strerror(EDQUOT)));
+}
+
 std::string join_path(const std::string& dir, const std::string& name) {
   if (dir.empty()) return name;
   if (dir.back() == '/') return dir + name;

@@ -69,6 +69,10 @@ class Env {
 // The process-wide POSIX Env. Never null; not owned by the caller.
 Env* default_env();
 
+// True if `e` is an Env error caused by a full file system or an exhausted quota (ENOSPC,
+// EDQUOT): the operation failed, but the same operation may succeed once space is freed.
+bool is_out_of_space_error(const raft::Error& e);
+
 // Joins two path components with one '/'.
 std::string join_path(const std::string& dir, const std::string& name);
 

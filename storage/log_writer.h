@@ -6,7 +6,8 @@
 // record it frames, so the caller can index entries without reading them back.
 //
 // Invariant: size() is the file's length after every successful write(); after a failed
-// write() the file's tail is unknown and the writer must not be used again.
+// write() the file's tail is unknown and the writer must not be used again, unless the
+// caller cuts the file back to size() first (DiskStorage does so on a full disk).
 #pragma once
 
 #include <cstdint>

@@ -55,7 +55,13 @@ raft::Result<void> write_snapshot_file(Env& env, const std::string& snap_dir,
     if (!file.ok()) return file.error();
     auto r = (*file)->append(image);
     if (r.ok() && sync) r = (*file)->sync();
-    if (!r.ok()) return r;
+    if (!r.ok()) {
+      // Nothing refers to the temporary file: free its space at once (a full disk is the
+      // usual reason to get here; recovery would remove it anyway).
+      file->reset();
+      (void)env.remove_file(tmp);
+      return r;
+    }
   }
   auto r = env.rename(tmp, path);
   if (r.ok() && sync) r = env.sync_dir(snap_dir);

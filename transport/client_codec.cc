@@ -43,6 +43,7 @@ void save(Archive& ar, const transport::NodeStatus& s) {
     transport::wire::save_bytes(ar, addresses);
   }
   transport::wire::save_bytes(ar, s.cluster_id);
+  transport::wire::save_bytes(ar, s.problem);
 }
 template <class Archive>
 void load(Archive& ar, transport::NodeStatus& s) {
@@ -61,6 +62,7 @@ void load(Archive& ar, transport::NodeStatus& s) {
     transport::wire::load_bytes(ar, addresses, "member addresses");
   }
   transport::wire::load_bytes(ar, s.cluster_id, "cluster_id");
+  transport::wire::load_bytes(ar, s.problem, "problem");
 }
 
 template <class Archive>

@@ -53,6 +53,9 @@ struct NodeStatus {
   std::vector<std::pair<raft::NodeId, uint64_t>> progress_matched;  // leader only
   std::vector<std::pair<raft::NodeId, std::string>> members;  // id -> "raft_addr client_addr" as known by this node
   std::string cluster_id;  // the cluster this node belongs to (push-config refuses another's file)
+  // Why this node cannot do its job right now, for operators ("" when healthy), e.g.
+  // "disk full in /data/node-3: writes paused since 12 s" (docs/disk_faults.md).
+  std::string problem;
 
   bool operator==(const NodeStatus&) const = default;
 };
