@@ -35,6 +35,15 @@ std::optional<transport::ClientReply> await_reply(Connection& conn, uint64_t req
   }
 }
 
+// With CURVE, a node that refuses this client's key looks exactly like a dead node (no
+// handshake, no reply): say which key was used, so that a wrong key is easy to spot.
+std::string curve_hint() {
+  auto curve = client_curve();
+  if (!curve) return "";
+  return " (CURVE on: key " + curve->key_name + " " + transport::fingerprint(curve->own.public_key) +
+         "... must be in the node's keys_dir)";
+}
+
 void sleep_until_at_most(Clock::time_point deadline, milliseconds d) {
   const auto until = std::min(deadline, Clock::now() + d);
   std::this_thread::sleep_until(until);
@@ -107,7 +116,9 @@ Result Client::execute(transport::ClientRequest req, bool is_write) {
     Connection& conn = connection(target);
     const uint64_t rid = conn.send(req);
     if (rid == 0) {
-      last_error = "request queue to node " + std::to_string(target) + " is full";
+      last_error = conn.problem().empty() ? "could not queue a request to node " + std::to_string(target) +
+                                                " (its queue is full, or it refuses this connection)" + curve_hint()
+                                          : conn.problem();
       leader_hint_ = raft::kNone;
       back_off();
       continue;
@@ -119,7 +130,7 @@ Result Client::execute(transport::ClientRequest req, bool is_write) {
     auto reply = await_reply(conn, rid, attempt_deadline);
     if (!reply) {
       conn.forget(rid);
-      last_error = "node " + std::to_string(target) + " did not answer in time";
+      last_error = "node " + std::to_string(target) + " did not answer in time" + curve_hint();
       leader_hint_ = raft::kNone;
       continue;
     }
@@ -278,7 +289,7 @@ std::vector<Client::MemberStatus> Client::status_all(milliseconds timeout) {
     transport::ClientRequest req;
     req.kind = transport::RequestKind::Status;
     const uint64_t rid = connection(id).send(req);
-    if (rid == 0) ms.error = "request queue full";
+    if (rid == 0) ms.error = connection(id).problem().empty() ? "request queue full" : connection(id).problem();
     out.push_back(std::move(ms));
     rids.push_back(rid);
   }
@@ -305,7 +316,8 @@ std::vector<Client::MemberStatus> Client::status_all(milliseconds timeout) {
   for (size_t i = 0; i < out.size(); ++i) {
     if (!out[i].reachable) {
       if (rids[i] != 0) connection(out[i].member.id).forget(rids[i]);
-      if (out[i].error.empty()) out[i].error = "no answer within " + std::to_string(timeout.count()) + " ms";
+      if (out[i].error.empty())
+        out[i].error = "no answer within " + std::to_string(timeout.count()) + " ms" + curve_hint();
     }
   }
   return out;

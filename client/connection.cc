@@ -1,12 +1,43 @@
 #include "client/connection.h"
 
+#include <mutex>
 #include <variant>
 
 namespace client {
 namespace {
 constexpr int kSendHighWater = 100000;
 constexpr int64_t kMaxReplyBytes = 64 << 20;
+
+std::mutex g_curve_mu;
+std::shared_ptr<const ClientCurve> g_curve;  // guarded by g_curve_mu
 }  // namespace
+
+std::variant<ClientCurve, transport::KeyError> load_client_curve(const std::string& keys_dir, const std::string& name) {
+  if (std::string why = transport::check_client_name(name); !why.empty())
+    return transport::KeyError{"bad client key name '" + name + "': " + why};
+  ClientCurve c;
+  c.keys_dir = keys_dir;
+  c.key_name = transport::client_key_name(name);
+  auto pair = transport::read_key_pair(keys_dir, c.key_name);
+  if (auto* e = std::get_if<transport::KeyError>(&pair)) return *e;
+  c.own = std::move(std::get<transport::CurveKeyPair>(pair));
+  for (auto& [file, key] : transport::scan_public_keys(keys_dir, {"node-"})) {
+    const std::string digits = file.substr(5);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 19) continue;
+    c.server_keys[std::stoull(digits)] = key;
+  }
+  return c;
+}
+
+void set_client_curve(std::shared_ptr<const ClientCurve> curve) {
+  std::lock_guard<std::mutex> lock(g_curve_mu);
+  g_curve = std::move(curve);
+}
+
+std::shared_ptr<const ClientCurve> client_curve() {
+  std::lock_guard<std::mutex> lock(g_curve_mu);
+  return g_curve;
+}
 
 Connection::Connection(zmq::context_t& ctx, raft::NodeId node_id, std::string endpoint)
     : ctx_(ctx), node_id_(node_id), endpoint_(std::move(endpoint)) {
@@ -19,6 +50,22 @@ void Connection::open() {
   socket_.set(zmq::sockopt::sndhwm, kSendHighWater);
   socket_.set(zmq::sockopt::rcvhwm, kSendHighWater);
   socket_.set(zmq::sockopt::maxmsgsize, kMaxReplyBytes);
+  problem_.clear();
+  if (auto curve = client_curve()) {
+    std::string server_key;
+    if (auto it = curve->server_keys.find(node_id_); it != curve->server_keys.end()) {
+      server_key = it->second;
+    } else {
+      // A member added after this process loaded the keys: its .pub may be there now.
+      auto key = transport::read_public_key(curve->keys_dir, transport::node_key_name(node_id_));
+      if (auto* e = std::get_if<transport::KeyError>(&key)) {
+        problem_ = "no CURVE public key for node " + std::to_string(node_id_) + ": " + e->message;
+        return;
+      }
+      server_key = std::get<std::string>(key);
+    }
+    transport::make_curve_client(socket_, curve->own, server_key);
+  }
   socket_.connect(endpoint_);
 }
 
@@ -29,6 +76,7 @@ void Connection::reset(std::string endpoint) {
 }
 
 uint64_t Connection::send(transport::ClientRequest req) {
+  if (!problem_.empty()) return 0;
   req.request_id = next_request_id_++;
   const std::string bytes = transport::encode_request(req);
   try {

@@ -6,11 +6,22 @@
 // message that does not fit is reported as not sent. Linger is 0 so that closing never
 // waits for a dead node. This is the building block of both the blocking Client and the
 // pipelined benchmark (many outstanding requests over few sockets).
+//
+// CURVE (docs/security.md): when the process has set client CURVE keys (set_client_curve,
+// raftctl does it once from the cluster file's security block, before any command runs), every
+// Connection opened afterwards is a CURVE client with the client's key pair and the node's
+// public key (node-<id>.pub). It is process-wide on purpose: every socket raftctl opens (the
+// client library, bench, push-config) must use it, and a plain socket to a CURVE server would
+// just time out. A Connection to a node whose public key is unknown is not opened: send()
+// fails and problem() says why.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
+#include <variant>
 #include <unordered_set>
 #include <vector>
 
@@ -18,8 +29,23 @@
 
 #include "transport/client_codec.h"
 #include "transport/client_protocol.h"
+#include "transport/curve_keys.h"
 
 namespace client {
+
+struct ClientCurve {
+  std::string keys_dir;
+  std::string key_name;                              // e.g. "client-client"
+  transport::CurveKeyPair own;                       // secret: never print it
+  std::map<raft::NodeId, std::string> server_keys;  // node id -> public key
+};
+
+// Loads client-<name>.key/.pub (refused if the secret is readable by group or others) and
+// every node-<id>.pub of keys_dir. Errors name the file, never a secret.
+std::variant<ClientCurve, transport::KeyError> load_client_curve(const std::string& keys_dir, const std::string& name);
+// Every Connection opened after this call uses `curve` (nullptr: plain ZeroMQ).
+void set_client_curve(std::shared_ptr<const ClientCurve> curve);
+std::shared_ptr<const ClientCurve> client_curve();
 
 class Connection {
  public:
@@ -32,7 +58,8 @@ class Connection {
   void reset(std::string endpoint);
 
   // Assigns a request_id, sends without blocking, and returns the id; 0 if the message
-  // could not be queued (high-water mark reached).
+  // could not be queued (high-water mark reached) or the socket could not be opened
+  // (problem() says why).
   uint64_t send(transport::ClientRequest req);
   // Forgets an outstanding request: a late reply to it will be dropped.
   void forget(uint64_t request_id) { outstanding_.erase(request_id); }
@@ -42,6 +69,8 @@ class Connection {
   // blocking. Undecodable frames are dropped.
   void receive_all(std::vector<transport::ClientReply>& out);
   zmq::socket_t& socket() { return socket_; }
+  // Why this connection cannot be used ("" when it can): e.g. no public key for the node.
+  const std::string& problem() const { return problem_; }
 
  private:
   void open();
@@ -52,6 +81,7 @@ class Connection {
   zmq::socket_t socket_;
   uint64_t next_request_id_ = 1;
   std::unordered_set<uint64_t> outstanding_;
+  std::string problem_;
 };
 
 }  // namespace client

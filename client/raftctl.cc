@@ -1,6 +1,10 @@
 // raftctl: the command-line client of the cluster (DESIGN.md "raftctl").
 //
-//   raftctl [--config FILE] [--node ID] [--timeout SECONDS] [--json] COMMAND ...
+//   raftctl [--config FILE] [--node ID] [--timeout SECONDS] [--json] [--key NAME] COMMAND ...
+//
+// With security.curve on in the cluster file, every command that talks to the cluster uses
+// CURVE with the client key client-NAME (--key, default "client") from security.keys_dir;
+// `raftctl keygen` creates the keys (docs/security.md).
 //
 // Exit codes: 0 success; 1 not found / cas mismatch; 2 usage or config error;
 // 3 unavailable or timed out (outcome unknown for writes); 4 definitely rejected.
@@ -18,6 +22,8 @@
 
 #include "client/bench_command.h"
 #include "client/client.h"
+#include "client/connection.h"
+#include "client/keygen.h"
 #include "client/push_config.h"
 #include "client/shell.h"
 #include "config/cluster_config.h"
@@ -168,6 +174,9 @@ int main(int argc, char** argv) {
   app.add_option("--node", node_id, "send requests to this member only (by id)");
   app.add_option("--timeout", timeout_s, "give up after this many seconds (default 5)")->check(CLI::PositiveNumber);
   app.add_flag("--json", json, "print results as JSON");
+  std::string key_name = client::kDefaultClientKey;
+  app.add_option("--key", key_name,
+                 "with security.curve on: use the client key client-NAME.key/.pub of keys_dir (default: client)");
   client::register_bench_command(app, config_path, node_id, timeout_s, json);
 
   std::string key, value, expected;
@@ -221,10 +230,35 @@ int main(int argc, char** argv) {
       "1 damaged, 2 DIR is not a node data folder");
   check->add_option("DIR", check_dir, "the node's data folder, e.g. data/node-1")->required();
   check->add_flag("--dump", check_dump, "also print every record");
+  std::vector<std::string> keygen_clients;
+  auto* keygen = app.add_subcommand(
+      "keygen",
+      "create the CURVE keys of the cluster file's security.keys_dir (made with mode 0700 if missing): "
+      "node-<id>.key/.pub for every node of the file and client-client.key/.pub, plus client-NAME.key/.pub "
+      "for each --client NAME. Secret keys get mode 0600. Existing keys are never overwritten. Prints the "
+      "files written and public-key fingerprints, never a secret key");
+  keygen->add_option("--client", keygen_clients, "also create the client key client-NAME (repeatable)");
   auto* shell = app.add_subcommand(
       "shell",
       "read commands from stdin, one per line: put K V | get K | del K | cas K OLD NEW (values are the rest of "
       "the line); answers OK, VALUE v, NOT_FOUND, CAS_FAIL <current or ->, FAIL why, UNKNOWN why");
+
+  // Runs once the command line is parsed and before any command (bench runs inside the parse):
+  // with CURVE on, every socket this process opens must be a CURVE client.
+  app.parse_complete_callback([&] {
+    if (keygen->parsed() || check->parsed()) return;
+    auto loaded = config::load(config_path);
+    const auto* cfg = std::get_if<config::ClusterConfig>(&loaded);
+    if (!cfg || !cfg->security.curve) return;  // a config error is reported by the command
+    auto curve = client::load_client_curve(cfg->security.keys_dir, key_name);
+    if (auto* e = std::get_if<transport::KeyError>(&curve)) {
+      // As for any failure to reach the cluster (DESIGN exit codes): 3.
+      std::cerr << "raftctl: security.curve is on in " << cfg->path << " but the client key cannot be used: "
+                << e->message << "\n";
+      std::exit(3);
+    }
+    client::set_client_curve(std::make_shared<const client::ClientCurve>(std::move(std::get<client::ClientCurve>(curve))));
+  });
 
   try {
     app.parse(argc, argv);
@@ -246,6 +280,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   const auto& cfg = std::get<config::ClusterConfig>(loaded);
+  if (keygen->parsed()) return client::keygen(cfg, keygen_clients, std::cout, std::cerr);
   if (node_id != 0 && !cfg.find(node_id)) {
     std::cerr << "raftctl: node " << node_id << " is not in " << cfg.path << "\n";
     return kExitUsage;

@@ -12,7 +12,19 @@ constexpr int64_t kMaxRequestBytes = 16 << 20;
 }  // namespace
 
 ClientService::ClientService(zmq::context_t& ctx, const std::string& endpoint)
+    : ClientService(ctx, endpoint, raft::kNone, transport::CurveSettings{}) {}
+
+ClientService::ClientService(zmq::context_t& ctx, const std::string& endpoint, raft::NodeId self,
+                             const transport::CurveSettings& curve)
     : socket_(ctx, zmq::socket_type::router) {
+  if (curve.enabled) {
+    auto keys = transport::read_key_pair(curve.keys_dir, transport::node_key_name(self));
+    if (auto* e = std::get_if<transport::KeyError>(&keys)) throw std::runtime_error("CURVE is on but " + e->message);
+    // The handler runs before the socket binds: a CURVE server without one admits anybody.
+    zap_ = transport::ZapAuthenticator::for_context(ctx);
+    zap_domain_ = zap_->add_policy("client", curve.keys_dir, {"client-", "node-"});
+    transport::make_curve_server(socket_, std::get<transport::CurveKeyPair>(keys), zap_domain_);
+  }
   socket_.set(zmq::sockopt::linger, 0);
   socket_.set(zmq::sockopt::sndhwm, kHighWater);
   socket_.set(zmq::sockopt::rcvhwm, kHighWater);
@@ -22,6 +34,10 @@ ClientService::ClientService(zmq::context_t& ctx, const std::string& endpoint)
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("cannot bind the client socket at " + endpoint + ": " + e.what());
   }
+}
+
+ClientService::~ClientService() {
+  if (zap_) zap_->remove_policy(zap_domain_);
 }
 
 void ClientService::receive_all(std::vector<IncomingRequest>& out) {

@@ -37,6 +37,15 @@ PeerTransport::PeerTransport(zmq::context_t& ctx, raft::NodeId self, std::string
       cluster_id_(std::move(cluster_id)),
       options_(std::move(options)),
       router_(ctx, zmq::socket_type::router) {
+  if (options_.curve.enabled) {
+    auto keys = read_key_pair(options_.curve.keys_dir, node_key_name(self_));
+    if (auto* e = std::get_if<KeyError>(&keys)) throw std::runtime_error("CURVE is on but " + e->message);
+    own_keys_ = std::move(std::get<CurveKeyPair>(keys));
+    // The handler is bound before the socket exists: a CURVE server without one admits anybody.
+    zap_ = ZapAuthenticator::for_context(ctx_);
+    zap_domain_ = zap_->add_policy("peer", options_.curve.keys_dir, {"node-"});
+    make_curve_server(router_, own_keys_, zap_domain_);
+  }
   set_common_options(router_, options_);
   router_.set(zmq::sockopt::rcvhwm, options_.receive_hwm);
   // A restarted peer reconnects with the same routing id while its old connection may not be
@@ -50,13 +59,28 @@ PeerTransport::PeerTransport(zmq::context_t& ctx, raft::NodeId self, std::string
   bound_endpoint_ = router_.get(zmq::sockopt::last_endpoint);
 }
 
+PeerTransport::~PeerTransport() {
+  if (zap_) zap_->remove_policy(zap_domain_);
+}
+
 void PeerTransport::set_peer(raft::NodeId id, const std::string& raft_endpoint) {
   if (auto it = peers_.find(id); it != peers_.end()) {
     if (it->second.endpoint == raft_endpoint) return;
     peers_.erase(it);  // closes the old DEALER (LINGER 0: its queue is discarded)
   }
+  std::string server_key;
+  if (options_.curve.enabled) {
+    // Read at each (re)connect: a member added later only needs its .pub copied to keys_dir.
+    auto key = read_public_key(options_.curve.keys_dir, node_key_name(id));
+    if (auto* e = std::get_if<KeyError>(&key)) {
+      last_problem_ = "cannot connect to peer " + std::to_string(id) + " with CURVE: " + e->message;
+      return;
+    }
+    server_key = std::move(std::get<std::string>(key));
+  }
   try {
     zmq::socket_t s(ctx_, zmq::socket_type::dealer);
+    if (options_.curve.enabled) make_curve_client(s, own_keys_, server_key);
     set_common_options(s, options_);
     // Set before connect: the routing id is sent in the handshake (TOOLCHAIN pitfall 9).
     s.set(zmq::sockopt::routing_id, std::to_string(self_));

@@ -15,6 +15,12 @@
 // - a frame that does not decode, comes from another cluster, or is addressed to another
 //   node is dropped and counted, never fatal.
 // - ZMQ_ROUTER_HANDOVER: a restarted peer reusing its routing id takes over at once.
+// With options.curve enabled (docs/security.md) the ROUTER is a CURVE server with this node's
+// key pair (node-<self>.key/.pub in keys_dir) and each DEALER a CURVE client that expects
+// node-<peer>.pub: traffic is encrypted and authenticated both ways. The ROUTER admits only
+// the node keys of keys_dir (ZapAuthenticator, "peer" policy); a peer whose .pub is missing
+// is left absent (has_peer() false, last_problem() says why). The routing id is still not
+// trusted: a key holder is a node, the envelope says which one.
 // Not thread-safe: one thread (the node loop) owns a PeerTransport.
 #pragma once
 
@@ -26,6 +32,8 @@
 #include <zmq.hpp>
 
 #include "raft/types.h"
+#include "transport/curve_keys.h"
+#include "transport/zap_authenticator.h"
 
 namespace transport {
 
@@ -46,18 +54,31 @@ struct PeerTransportOptions {
   // When non-empty, DEALERs connect from this local address ("127.0.0.21"), so that tests
   // can partition node pairs with per-address firewall rules.
   std::string source_host;
+  // CURVE encryption and authentication (off by default).
+  CurveSettings curve;
+
+  // The defaults, with CURVE as the cluster file's security block says.
+  static PeerTransportOptions with_curve(bool enabled, const std::string& keys_dir) {
+    PeerTransportOptions o;
+    o.curve.enabled = enabled;
+    o.curve.keys_dir = keys_dir;
+    return o;
+  }
 };
 
 class PeerTransport {
  public:
   // Binds the ROUTER. Throws std::runtime_error naming the endpoint if binding fails (port in
   // use, bad endpoint). `bind_endpoint` may use a wildcard port ("tcp://127.0.0.1:*").
+  // With options.curve enabled, also throws (naming the file, never a secret) if this node's
+  // key pair cannot be loaded, e.g. a secret key readable by group or others.
   PeerTransport(zmq::context_t& ctx, raft::NodeId self, std::string cluster_id,
                 const std::string& bind_endpoint);
   PeerTransport(zmq::context_t& ctx, raft::NodeId self, std::string cluster_id,
                 const std::string& bind_endpoint, PeerTransportOptions options);
   PeerTransport(const PeerTransport&) = delete;
   PeerTransport& operator=(const PeerTransport&) = delete;
+  ~PeerTransport();
 
   // Adds a peer, or reconnects it if its endpoint changed (no-op if unchanged). Never throws:
   // a malformed endpoint leaves the peer absent (has_peer() is false) and is described by
@@ -102,6 +123,9 @@ class PeerTransport {
   const raft::NodeId self_;
   const std::string cluster_id_;
   const PeerTransportOptions options_;
+  CurveKeyPair own_keys_;                  // CURVE only
+  std::shared_ptr<ZapAuthenticator> zap_;  // CURVE only; declared before router_ to outlive it
+  std::string zap_domain_;
   zmq::socket_t router_;
   std::string bound_endpoint_;
 
