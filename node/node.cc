@@ -519,7 +519,10 @@ bool Node::wait_for_disk_space(const raft::Error& first, const std::function<raf
   const std::string dir = opts_.in_memory ? std::string("memory") : opts_.cluster.node_dir(opts_.id);
   const auto since = Clock::now();
   disk_full_since_ = since;
-  spdlog::error("disk full in {}: writes paused, retrying ({})", dir, first.message);
+  // The storage's message repeats "disk full in <dir>: " before the system error.
+  std::string detail = first.message;
+  if (const std::string prefix = "disk full in " + dir + ": "; detail.rfind(prefix, 0) == 0) detail.erase(0, prefix.size());
+  spdlog::error("disk full in {}: writes paused, retrying every 200 ms ({})", dir, detail);
   // Requests in flight here may or may not commit elsewhere: their clients retry (with the
   // same write id) on another member.
   fail_pending("disk full on node " + std::to_string(opts_.id) + ": writes paused");
