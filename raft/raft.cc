@@ -127,6 +127,7 @@ void Raft::reset(Term term) {
   }
   leader_id_ = kNone;
   pending_timeout_now_ = false;
+  commit_bcast_pending_ = false;
   election_elapsed_ = 0;
   heartbeat_elapsed_ = 0;
   reset_randomized_election_timeout();
@@ -596,12 +597,9 @@ void Raft::handle_append_response(const Message& m, Progress& pr) {
       pr.ins.free_to(m.index);
       break;
   }
-  if (maybe_commit()) {
-    // Tell the followers the new commit index.
-    bcast_append();
-  } else if (old_paused) {
-    send_append(m.from);
-  }
+  // A new commit index is told to the followers once, when the messages are taken.
+  if (maybe_commit()) commit_bcast_pending_ = true;
+  if (old_paused) send_append(m.from);
   // Pipeline: keep sending while the window allows.
   while (maybe_send_append(m.from, false)) {
   }
@@ -708,6 +706,27 @@ void Raft::bcast_append() {
   for (auto& [id, pr] : prs_.progress()) {
     if (id != id_) send_append(id);
   }
+}
+
+void Raft::flush_commit_bcast() {
+  if (!commit_bcast_pending_) return;
+  commit_bcast_pending_ = false;
+  if (state_ != StateRole::Leader) return;
+  const Index committed = log_.committed();
+  std::vector<NodeId> told;
+  for (Message& m : msgs_) {
+    if (m.msg_type != MT::MsgAppend || m.term != term_) continue;
+    m.commit = std::max(m.commit, committed);
+    told.push_back(m.to);
+  }
+  for (const auto& [id, pr] : prs_.progress()) {
+    if (id != id_ && std::find(told.begin(), told.end(), id) == told.end()) send_append(id);
+  }
+}
+
+std::vector<Message> Raft::take_msgs() {
+  flush_commit_bcast();
+  return std::exchange(msgs_, {});
 }
 
 void Raft::bcast_heartbeat() {
@@ -979,7 +998,7 @@ void Raft::on_persist_entries(Index index, Term term) {
   log_.stable_entries(index, term);
   if (log_.persisted() == before || state_ != StateRole::Leader) return;
   Progress* self = prs_.get(id_);
-  if (self && self->maybe_update(log_.persisted()) && maybe_commit()) bcast_append();
+  if (self && self->maybe_update(log_.persisted()) && maybe_commit()) commit_bcast_pending_ = true;
 }
 
 void Raft::on_persist_snap(Index index) { log_.stable_snap(index); }

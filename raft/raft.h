@@ -50,10 +50,12 @@ class Raft {
   // Accounts committed entries handed to the application against max_uncommitted_size.
   void reduce_uncommitted_size(const std::vector<Entry>& entries);
 
-  std::vector<Message> take_msgs() { return std::exchange(msgs_, {}); }
+  // The messages that may be sent at once. A leader announces a commit advance here, once
+  // per follower (see commit_bcast_pending_).
+  std::vector<Message> take_msgs();
   std::vector<Message> take_msgs_after_append() { return std::exchange(msgs_after_append_, {}); }
   std::vector<ReadState>& read_states() { return read_states_; }
-  bool has_msgs() const { return !msgs_.empty() || !msgs_after_append_.empty(); }
+  bool has_msgs() const { return commit_bcast_pending_ || !msgs_.empty() || !msgs_after_append_.empty(); }
 
   // --- Observers. ---
   NodeId id() const { return id_; }
@@ -123,6 +125,7 @@ class Raft {
   void send_append(NodeId to) { maybe_send_append(to, true); }
   bool prepare_snapshot(NodeId to, Progress& pr, Message& m);
   void bcast_append();
+  void flush_commit_bcast();
   void bcast_heartbeat();
   void send_heartbeat(NodeId to, const std::string& ctx);
   void send_timeout_now(NodeId to);
@@ -179,6 +182,13 @@ class Raft {
   // applied. Cleared by every role or term change (reset).
   bool pending_timeout_now_ = false;
 
+  // The leader's commit index advanced and the followers have not been told. Every
+  // acknowledgement (and the leader's own persist) may advance it; broadcasting an append per
+  // advance sent up to one message per follower per acknowledgement, each answered by the
+  // follower. Instead take_msgs() tells each follower once: it raises the commit of an append
+  // already queued for that follower (a commit the leader holds may ride on any append of its
+  // term: the follower commits min(commit, last index of that append)), else sends one.
+  bool commit_bcast_pending_ = false;
   std::vector<Message> msgs_;
   std::vector<Message> msgs_after_append_;
   std::vector<ReadState> read_states_;
