@@ -133,6 +133,7 @@ class KeySearch {
   }
 
   Verdict run() {
+    if (unique_values_ && certain_violation()) return Verdict::NotLinearizable;
     Enter first = enter(kAbsent);
     if (first == Enter::Found) return Verdict::Linearizable;
     if (first == Enter::Exhausted) return Verdict::Inconclusive;
@@ -158,6 +159,10 @@ class KeySearch {
 
   std::string explain(const std::string& key) const {
     std::ostringstream out;
+    if (!certain_.empty()) {
+      out << "key '" << key << "': not linearizable in any order: " << certain_;
+      return out.str();
+    }
     out << "key '" << key << "': no linearization found. Sub-history: " << ops_.size()
         << " operations";
     size_t from = 0;
@@ -218,6 +223,7 @@ class KeySearch {
 
   struct Best {
     bool valid = false;
+    bool saved = false;  // done and last hold its linearized set
     size_t depth = 0;
     ValueId state = kAbsent;
     size_t cursor = 0;
@@ -236,6 +242,52 @@ class KeySearch {
     return "cannot take effect";
   }
 
+  // Violations that real-time order alone proves, found in O(n log n) before any search
+  // (with unique values, every present value has a single writer): a read of a value nobody
+  // wrote, or whose writer was invoked after the read completed, or a stale read (its
+  // writer W completed before another write W2 was invoked, and W2 completed before the
+  // read was invoked: W, W2, read in every order, and only W writes the value). Without this
+  // a late stale read makes the search exhaust every order of everything before it.
+  bool certain_violation() {
+    std::vector<uint32_t> writes;  // definite writes, by invocation
+    for (uint32_t i = 0; i < ops_.size(); ++i) {
+      const Op& o = *ops_[i].op;
+      if (ops_[i].definite && o.outcome == Outcome::Ok && o.kind != OpKind::Get) writes.push_back(i);
+    }
+    // best_after[j]: among writes[j..], the one completing first.
+    std::vector<uint32_t> best_after(writes.size() + 1, kNone);
+    for (size_t j = writes.size(); j-- > 0;) {
+      const uint32_t b = best_after[j + 1];
+      best_after[j] = (b == kNone || ops_[writes[j]].complete < ops_[b].complete) ? writes[j] : b;
+    }
+    for (uint32_t r = 0; r < ops_.size(); ++r) {
+      const ValueId v = need_[r];
+      if (v == kNone) continue;
+      const Entry& read = ops_[r];
+      const uint32_t w = writer_[v];
+      if (w == kNone) {
+        certain_ = describe(*read.op) + " reads " + show(values_[v]) + ", which no operation writes";
+        return true;
+      }
+      if (ops_[w].invoke > read.complete) {
+        certain_ = describe(*read.op) + " reads " + show(values_[v]) + ", written by " +
+                   describe(*ops_[w].op) + ", invoked after the read completed";
+        return true;
+      }
+      if (!ops_[w].definite) continue;
+      const auto first = std::upper_bound(writes.begin(), writes.end(), ops_[w].complete,
+                                          [this](uint64_t t, uint32_t i) { return t < ops_[i].invoke; });
+      const uint32_t w2 = best_after[static_cast<size_t>(first - writes.begin())];
+      if (w2 != kNone && ops_[w2].complete < read.invoke) {
+        certain_ = "stale read: " + describe(*read.op) + " reads " + show(values_[v]) + ", written by " +
+                   describe(*ops_[w].op) + ", but " + describe(*ops_[w2].op) +
+                   " was invoked after that write completed and completed before the read was invoked";
+        return true;
+      }
+    }
+    return false;
+  }
+
   // The earliest completion among pending definite operations bounds which operations may
   // come next; returns the end of that window (first operation invoked after it).
   size_t window_end() const {
@@ -250,13 +302,14 @@ class KeySearch {
   // Visits the configuration reached (linearized set in done_, state `s`).
   Enter enter(ValueId s) {
     if (definite_done_ == definite_total_) return Enter::Found;
+    const size_t end = window_end();
+    note_best(s, end);
     if (++explored_ > budget_) {
       exhausted_ = true;
+      save_best();
       return Enter::Exhausted;
     }
-    const size_t end = window_end();
-    if (!remember(s, end)) return Enter::Dead;
-    if (!best_.valid || order_.size() > best_.depth) snapshot(s, end);
+    if (!remember(s)) return Enter::Dead;
     if (unique_values_ && doomed(s, end)) return Enter::Dead;
     Frame f;
     f.state = s;
@@ -273,42 +326,47 @@ class KeySearch {
 
   // Adds the configuration to the memo; false if it was there already (explored before, or
   // on the current path, which cannot happen since every step grows the linearized set).
-  bool remember(ValueId s, size_t end) {
-    key_.clear();
-    key_.push_back(cursor_);
+  bool remember(ValueId s) {
     // A value no operation ever reads (no get returns it, no cas expects it) cannot be told
     // apart from another such value by anything that follows: such states are one.
-    key_.push_back(observed_[s] ? s : kNone);
-    for (uint32_t u : unknowns_) {
-      if (u >= cursor_) break;
-      if (done_[u]) key_.push_back(u);
-    }
-    key_.push_back(kNever);
-    uint64_t word = 0;
-    for (size_t i = cursor_; i < end; ++i) {
-      if (done_[i]) word |= uint64_t{1} << ((i - cursor_) % 64);
-      if ((i - cursor_) % 64 == 63) {
-        key_.push_back(word);
-        word = 0;
-      }
-    }
-    key_.push_back(word);
-    const XXH128_hash_t h = XXH3_128bits(key_.data(), key_.size() * sizeof(uint64_t));
+    const uint64_t words[3] = {set_hash_lo_, set_hash_hi_, observed_[s] ? s : kNone};
+    const XXH128_hash_t h = XXH3_128bits(words, sizeof(words));
     return seen_.insert(Hash128{h.low64, h.high64}).second;
   }
 
-  void snapshot(ValueId s, size_t end) {
+  // The linearized set's hash is the XOR of a random 128-bit word per linearized operation
+  // (Zobrist hashing), kept up to date in O(1) per step whatever the history length.
+  static uint64_t mix(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+  }
+  void toggle(uint32_t i) {
+    set_hash_lo_ ^= mix(2 * uint64_t{i});
+    set_hash_hi_ ^= mix(2 * uint64_t{i} + 1);
+  }
+
+  // Records the furthest configuration cheaply; its linearized set is copied only when the
+  // search is about to leave it (save_best), not at every step of a forward run.
+  void note_best(ValueId s, size_t end) {
+    if (best_.valid && order_.size() <= best_.depth) return;
     best_.valid = true;
+    best_.saved = false;
     best_.depth = order_.size();
     best_.state = s;
     best_.cursor = cursor_;
     best_.end = end;
+  }
+
+  void save_best() {
+    if (best_.saved || order_.size() != best_.depth) return;
+    best_.saved = true;
     best_.done.clear();
-    for (uint32_t u : unknowns_) {
-      if (u >= cursor_) break;
-      if (done_[u]) best_.done.push_back(u);
+    for (uint32_t u : done_unknowns_) {
+      if (u < cursor_) best_.done.push_back(u);
     }
-    for (size_t i = cursor_; i < end; ++i) {
+    for (size_t i = cursor_; i < best_.end; ++i) {
       if (done_[i]) best_.done.push_back(static_cast<uint32_t>(i));
     }
     const size_t from = order_.size() > kShowLast ? order_.size() - kShowLast : 0;
@@ -364,9 +422,11 @@ class KeySearch {
   }
 
   // Every value reachable from `s` through available unknown operations, each with the
-  // shortest run reaching it (breadth first; the first entry is `s` itself, no run).
+  // shortest run reaching it (breadth first; the first entry is `s` itself, no run). Values
+  // nobody reads are all alike (see remember): one of them stands for all.
   std::vector<std::pair<ValueId, std::vector<uint32_t>>> reach(ValueId s, size_t end) const {
     std::vector<std::pair<ValueId, std::vector<uint32_t>>> r{{s, {}}};
+    std::unordered_set<ValueId> classes{observed_[s] ? s : kNone};
     for (size_t head = 0; head < r.size(); ++head) {
       for (uint32_t u : unknowns_) {
         if (u >= end) break;
@@ -375,9 +435,7 @@ class KeySearch {
         if (std::find(used.begin(), used.end(), u) != used.end()) continue;
         ValueId next;
         if (!apply(ops_[u], r[head].first, next)) continue;
-        bool seen = false;
-        for (const auto& x : r) seen = seen || x.first == next;
-        if (seen) continue;
+        if (!classes.insert(observed_[next] ? next : kNone).second) continue;
         auto run = used;
         run.push_back(u);
         r.emplace_back(next, std::move(run));
@@ -391,12 +449,32 @@ class KeySearch {
     f.chains.insert(f.chains.end(), chain.begin(), chain.end());
   }
 
+  // A definite read (a get, a failed cas) that may come next and fits the current value is
+  // linearized now, as the only move: in any linearization from here that places it later,
+  // moving it here changes no value (it writes nothing) and breaks no real-time order
+  // (everything still pending completes no earlier than it was invoked). Without this, a long
+  // read of a common value ("absent") waits until its deadline and then makes the search
+  // spend an unknown operation to explain it.
+  bool forced_read(Frame& f, const std::vector<uint32_t>& cands) const {
+    ValueId next;
+    for (uint32_t i : cands) {
+      const Op& o = *ops_[i].op;
+      const bool read = o.kind == OpKind::Get || (o.kind == OpKind::Cas && o.outcome == Outcome::Fail);
+      if (read && apply(ops_[i], f.state, next)) {
+        add_move(f, i, {});
+        return true;
+      }
+    }
+    return false;
+  }
+
   // Unknown operations only ever matter through the value they leave for the next definite
   // operation (moving an unknown operation later never breaks real-time order: nothing has
   // to follow it). So the next step is a definite operation, preceded by the shortest run of
-  // unknown operations giving it a value it accepts. When every write writes its own value,
-  // the operations producing a value are forced, and the shortest run never uses an
-  // operation a longer one would spare, so nothing is lost. Earliest deadline first: the
+  // unknown operations giving it a value it accepts (a put or del accepts any value, so none
+  // precede it). When every write writes its own value, the operations producing a value are
+  // forced, and the shortest run never uses an operation a longer one would spare, so
+  // nothing is lost. Earliest deadline first: the
   // operation that must complete soonest is the likeliest next one, which finds a
   // linearization of a correct history with little backtracking.
   void moves_lazily(Frame& f, size_t end) const {
@@ -407,7 +485,23 @@ class KeySearch {
     std::stable_sort(cands.begin(), cands.end(),
                      [this](uint32_t a, uint32_t b) { return ops_[a].complete < ops_[b].complete; });
     const ValueId s = f.state;
+    if (forced_read(f, cands)) return;
+    // Moves spending an unknown del come last. Every other unknown operation writes its own
+    // value, so a run of them before an operation is forced (nothing else could give that
+    // value) and costs nothing. But unknown dels all write "absent" and one spent now is
+    // missing later, while a definite del in the window may explain a read of absent just as
+    // well: the dead end that follows is found only much later, after a long search.
+    std::vector<std::pair<uint32_t, std::vector<uint32_t>>> last;
     std::vector<uint32_t> chain;
+    auto add = [&](uint32_t i, const std::vector<uint32_t>& run) {
+      const bool del = std::any_of(run.begin(), run.end(),
+                                   [this](uint32_t u) { return ops_[u].op->kind == OpKind::Del; });
+      if (del) {
+        last.emplace_back(i, run);
+      } else {
+        add_move(f, i, run);
+      }
+    };
     for (uint32_t i : cands) {
       const Entry& e = ops_[i];
       chain.clear();
@@ -418,22 +512,24 @@ class KeySearch {
           add_move(f, i, chain);
           break;
         case OpKind::Get:
-          if (chain_to(e.output, s, end, chain)) add_move(f, i, chain);
+          if (chain_to(e.output, s, end, chain)) add(i, chain);
           break;
         case OpKind::Cas:
           if (e.op->outcome == Outcome::Ok) {
-            if (chain_to(e.expected, s, end, chain)) add_move(f, i, chain);
+            if (chain_to(e.expected, s, end, chain)) add(i, chain);
           } else if (s != e.expected) {
             add_move(f, i, chain);
           } else {
             // A failed cas needs any other value: every reachable one is a different future.
+            // Last resort (it spends unknown writes nothing else needs): it goes last.
             for (const auto& [v, run] : reach(s, end)) {
-              if (v != e.expected) add_move(f, i, run);
+              if (v != e.expected) last.emplace_back(i, run);
             }
           }
           break;
       }
     }
+    for (const auto& [i, run] : last) add_move(f, i, run);
   }
 
   // Plain Wing & Gong (values written more than once): every candidate, unknown ones
@@ -442,6 +538,11 @@ class KeySearch {
   void moves_eagerly(Frame& f, size_t end) const {
     const std::vector<uint32_t> none;
     ValueId next;
+    std::vector<uint32_t> cands;
+    for (size_t i = cursor_; i < end; ++i) {
+      if (!done_[i] && ops_[i].definite) cands.push_back(static_cast<uint32_t>(i));
+    }
+    if (forced_read(f, cands)) return;
     for (size_t i = cursor_; i < end; ++i) {
       if (!done_[i] && ops_[i].definite && apply(ops_[i], f.state, next))
         add_move(f, static_cast<uint32_t>(i), none);
@@ -455,6 +556,14 @@ class KeySearch {
   void mark(uint32_t i) {
     done_[i] = 1;
     order_.push_back(i);
+    toggle(i);
+    if (!ops_[i].definite) done_unknowns_.push_back(i);
+  }
+
+  void unmark(uint32_t i) {
+    done_[i] = 0;
+    toggle(i);
+    if (!ops_[i].definite) done_unknowns_.pop_back();
   }
 
   // Applies the move from frame `f`'s configuration; returns the state after it.
@@ -477,10 +586,11 @@ class KeySearch {
 
   // Reverts the last move taken from frame `f`.
   void undo(const Frame& f) {
+    save_best();
     const Move& mv = f.moves[f.next - 1];
-    done_[mv.op] = 0;
+    unmark(mv.op);
     if (ops_[mv.op].definite) --definite_done_;
-    for (uint32_t k = 0; k < mv.chain_len; ++k) done_[f.chains[mv.chain_begin + k]] = 0;
+    for (uint32_t k = mv.chain_len; k-- > 0;) unmark(f.chains[mv.chain_begin + k]);
     order_.resize(order_.size() - 1 - mv.chain_len);
     cursor_ = f.cursor;
   }
@@ -514,8 +624,11 @@ class KeySearch {
   uint64_t explored_ = 0;
   bool exhausted_ = false;
   std::unordered_set<Hash128, Hash128Hasher> seen_;
-  std::vector<uint64_t> key_;  // scratch for remember()
+  uint64_t set_hash_lo_ = 0;  // Zobrist hash of the linearized set
+  uint64_t set_hash_hi_ = 0;
+  std::vector<uint32_t> done_unknowns_;  // linearized unknown operations, in order
   Best best_;
+  std::string certain_;  // set when certain_violation() found one
 };
 
 // Operations that constrain nothing are left out: unknown reads, and put/get/del that
