@@ -68,13 +68,18 @@ void PeerTransport::set_peer(raft::NodeId id, const std::string& raft_endpoint) 
     if (it->second.endpoint == raft_endpoint) return;
     peers_.erase(it);  // closes the old DEALER (LINGER 0: its queue is discarded)
   }
+  if (auto s = open_dealer(id, raft_endpoint))
+    peers_.emplace(id, Peer{raft_endpoint, std::move(*s), {}, std::chrono::steady_clock::now()});
+}
+
+std::optional<zmq::socket_t> PeerTransport::open_dealer(raft::NodeId id, const std::string& raft_endpoint) {
   std::string server_key;
   if (options_.curve.enabled) {
     // Read at each (re)connect: a member added later only needs its .pub copied to keys_dir.
     auto key = read_public_key(options_.curve.keys_dir, node_key_name(id));
     if (auto* e = std::get_if<KeyError>(&key)) {
       last_problem_ = "cannot connect to peer " + std::to_string(id) + " with CURVE: " + e->message;
-      return;
+      return std::nullopt;
     }
     server_key = std::move(std::get<std::string>(key));
   }
@@ -92,9 +97,28 @@ void PeerTransport::set_peer(raft::NodeId id, const std::string& raft_endpoint) 
     s.set(zmq::sockopt::reconnect_ivl, options_.reconnect_ivl_ms);
     s.set(zmq::sockopt::reconnect_ivl_max, options_.reconnect_ivl_max_ms);
     s.connect(with_source(raft_endpoint, options_.source_host));
-    peers_.emplace(id, Peer{raft_endpoint, std::move(s)});
+    return s;
   } catch (const zmq::error_t& e) {
     last_problem_ = "cannot connect to peer " + std::to_string(id) + " at '" + raft_endpoint + "': " + e.what();
+    return std::nullopt;
+  }
+}
+
+void PeerTransport::note_send_failure(raft::NodeId id, Peer& p) {
+  if (!options_.curve.enabled) return;
+  // libzmq never retries a connection whose CURVE handshake was refused (a protocol error
+  // ends the session), e.g. because this node's key was not yet in the peer's keys_dir.
+  // So a DEALER that has sent nothing for a while is replaced: a fresh connection, with the
+  // peer's public key read again. For a peer that is simply down this costs one socket per
+  // interval.
+  const auto now = std::chrono::steady_clock::now();
+  const auto interval = std::chrono::milliseconds(options_.curve_reopen_ms);
+  if (p.failing_since == std::chrono::steady_clock::time_point{}) p.failing_since = now;
+  if (now - p.failing_since < interval || now - p.opened < interval) return;
+  if (auto s = open_dealer(id, p.endpoint)) {
+    p.socket = std::move(*s);
+    p.opened = now;
+    p.failing_since = now;
   }
 }
 
@@ -127,8 +151,10 @@ bool PeerTransport::send(const raft::Message& m) {
   try {
     if (!it->second.socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
       drop(stats_.dropped_send, "peer " + std::to_string(m.to) + " not connected or its queue is full");
+      note_send_failure(m.to, it->second);
       return false;
     }
+    it->second.failing_since = {};
   } catch (const zmq::error_t& e) {
     drop(stats_.dropped_send, "send to peer " + std::to_string(m.to) + " failed: " + e.what());
     return false;

@@ -24,8 +24,10 @@
 // Not thread-safe: one thread (the node loop) owns a PeerTransport.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -56,6 +58,9 @@ struct PeerTransportOptions {
   std::string source_host;
   // CURVE encryption and authentication (off by default).
   CurveSettings curve;
+  // CURVE only: a DEALER that could send nothing for this long is replaced by a fresh one
+  // (libzmq does not retry a refused handshake by itself).
+  int curve_reopen_ms = 2000;
 
   // The defaults, with CURVE as the cluster file's security block says.
   static PeerTransportOptions with_curve(bool enabled, const std::string& keys_dir) {
@@ -114,9 +119,14 @@ class PeerTransport {
   struct Peer {
     std::string endpoint;
     zmq::socket_t socket;
+    std::chrono::steady_clock::time_point failing_since{};  // first failed send since the last success
+    std::chrono::steady_clock::time_point opened{};
   };
 
   void drop(uint64_t& counter, std::string why);
+  // A new DEALER connected to `raft_endpoint`; nullopt (last_problem_ says why) on failure.
+  std::optional<zmq::socket_t> open_dealer(raft::NodeId id, const std::string& raft_endpoint);
+  void note_send_failure(raft::NodeId id, Peer& p);
 
   // Constant after construction
   zmq::context_t& ctx_;
