@@ -1,11 +1,57 @@
 #include "transport/codec.h"
 
+#include <ostream>
+#include <streambuf>
+
 #include "transport/wire.h"
 
 namespace transport {
+namespace {
+
+// Appends whatever cereal writes to a caller-owned string: the frame is built in place,
+// without a stringbuf that grows by doubling and copies at every step.
+class StringSink final : public std::streambuf {
+ public:
+  explicit StringSink(std::string& out) : out_(out) {}
+
+ protected:
+  std::streamsize xsputn(const char* p, std::streamsize n) override {
+    out_.append(p, static_cast<size_t>(n));
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof())) out_.push_back(traits_type::to_char_type(c));
+    return traits_type::not_eof(c);
+  }
+
+ private:
+  std::string& out_;
+};
+
+constexpr size_t kU64 = 8;
+
+size_t ids_size(const std::vector<raft::NodeId>& ids) { return kU64 + kU64 * ids.size(); }
+
+}  // namespace
+
+size_t encoded_message_size(const std::string& cluster_id, const raft::Message& m) {
+  // Mirrors encode_message and the save() functions of wire.h (fixed-size integers, u64
+  // length prefixes); codec_bench checks that it is exact.
+  size_t n = 1 + 4 + 1 + kU64 + cluster_id.size() + 2 * kU64;  // endianness, version, kind, cluster, from/to
+  n += 1 + 4 * kU64 + kU64;                                     // type, term, log_term, index, commit, count
+  for (const raft::Entry& e : m.entries) n += 1 + 2 * kU64 + kU64 + e.data.size() + kU64 + e.context.size();
+  const raft::ConfState& cs = m.snapshot.metadata.conf_state;
+  n += kU64 + m.snapshot.data.size() + ids_size(cs.voters) + ids_size(cs.learners) +
+       ids_size(cs.voters_outgoing) + ids_size(cs.learners_next) + 1 + 2 * kU64;
+  n += 1 + kU64 + kU64 + m.context.size();  // reject, reject_hint, context
+  return n;
+}
 
 std::string encode_message(const std::string& cluster_id, const raft::Message& m) {
-  std::ostringstream out(std::ios::binary);
+  std::string frame;
+  frame.reserve(encoded_message_size(cluster_id, m));
+  StringSink sink(frame);
+  std::ostream out(&sink);
   {
     cereal::PortableBinaryOutputArchive ar(out);
     ar(kWireVersion);
@@ -14,7 +60,7 @@ std::string encode_message(const std::string& cluster_id, const raft::Message& m
     ar(m.from, m.to);
     ar(m);
   }
-  return std::move(out).str();
+  return frame;
 }
 
 std::variant<raft::Message, DecodeError> decode_message(std::string_view bytes,

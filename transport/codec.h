@@ -34,8 +34,11 @@ struct DecodeError {
   DecodeFailure reason = DecodeFailure::Malformed;
 };
 
-// Encodes `m` (including m.from and m.to, carried in the envelope) for `cluster_id`.
+// Encodes `m` (including m.from and m.to, carried in the envelope) for `cluster_id`, in one
+// allocation of the exact frame size.
 std::string encode_message(const std::string& cluster_id, const raft::Message& m);
+// The size in bytes of encode_message(cluster_id, m), computed without encoding.
+size_t encoded_message_size(const std::string& cluster_id, const raft::Message& m);
 
 // Decodes one frame. Fails with WrongCluster when the frame's cluster id differs from
 // `expected_cluster_id`, with UnsupportedVersion on another wire version, with LocalMessage

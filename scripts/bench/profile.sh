@@ -121,15 +121,15 @@ keys = ["psend", "pstep", "ready", "persist", "reply", "fdatasync", "fsync", "wr
 print("%-18s %12s %12s" % ("per entry", "leader", "follower"))
 for k in keys:
     if k not in L and k not in F: continue
-    div = ops * (1e3 if k == "task-clock" else 1)  # task-clock is in ms -> us per entry
+    mul = 1e3 if k == "task-clock" else 1  # task-clock is in ms: us per entry
     name = "cpu_us" if k == "task-clock" else k
-    print("%-18s %12.3f %12.3f" % (name, L.get(k, 0) / div, F.get(k, 0) / div))
+    print("%-18s %12.3f %12.3f" % (name, L.get(k, 0) * mul / ops, F.get(k, 0) * mul / ops))
 EOF
 
 if [ "${RECORD:-1}" = 1 ]; then
   for role in leader follower; do
     perf report -i "$OUT/perf-$role.data" --no-children --sort dso,symbol --stdio --percent-limit 0.7 \
-      -g none 2>/dev/null | grep -v '^#' | grep -v '^$' >"$OUT/report-$role.txt"
+      -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | cut -c1-110 >"$OUT/report-$role.txt"
     echo "--- $role: top self time (perf report --no-children)"
     head -40 "$OUT/report-$role.txt"
   done
