@@ -242,6 +242,7 @@ int Node::run(int stop_fd) {
     if (raw_->has_ready() && !handle_ready()) break;
     answer_ready_reads();
     maybe_snapshot();
+    maybe_finish_removal();
     if (removed_) {
       // One more Ready: a removed leader hands over (MsgTimeoutNow) as it steps down.
       if (raw_->has_ready() && !handle_ready()) break;
@@ -811,7 +812,34 @@ void Node::apply_conf_change_entry(const raft::Entry& e) {
   }
   // A member that is no longer a voter, a learner or an outgoing voter has been removed.
   // (A new member replaying older changes before its own addition was never a member.)
-  if (was_member && !is_member(conf_state_)) mark_removed(e.index);
+  // It does not stop at once: a member removed, wiped and added back under the same id
+  // replays its old removal while it catches up (the leader's snapshot may predate it), and
+  // its re-addition follows in the log. So the removal only becomes final once the node has
+  // applied nothing new for a while (see maybe_finish_removal): a removed member gets no more
+  // entries, a re-added one keeps applying until it reaches its addition.
+  if (was_member && !is_member(conf_state_)) {
+    removal_ = PendingRemoval{e.index, applied_, Clock::now()};
+    spdlog::warn("node {} applied its own removal at index {}: stopping unless the log adds it back", opts_.id,
+                 e.index);
+  } else if (removal_ && is_member(conf_state_)) {
+    spdlog::info("node {} is a member again at index {} (its removal at {} was an earlier incarnation's)", opts_.id,
+                 e.index, removal_->index);
+    removal_.reset();
+  }
+}
+
+void Node::maybe_finish_removal() {
+  if (!removal_ || removed_) return;
+  if (is_member(conf_state_)) {
+    removal_.reset();
+    return;
+  }
+  if (applied_ > removal_->last_applied) {
+    removal_->last_applied = applied_;
+    removal_->last_progress = Clock::now();
+  }
+  if (Clock::now() - removal_->last_progress >= kRemovalGrace * tick_interval_ * opts_.cluster.election_ticks)
+    mark_removed(removal_->index);
 }
 
 void Node::answer_ready_reads() {

@@ -26,8 +26,10 @@
 //
 // Membership (docs/membership.md): a ConfChange request is proposed on the leader and
 // answered once its entry is applied, with the resulting membership. A node that applies its
-// own removal stops itself (exit 0) and leaves a `removed` marker in its data dir, so that a
-// restart on that data exits at once instead of disturbing the cluster.
+// own removal and then receives nothing new for two election timeouts stops itself (exit 0)
+// and leaves a `removed` marker in its data dir, so that a restart on that data exits at once
+// instead of disturbing the cluster. (The wait lets a member that was removed and added back
+// under the same id replay its old removal on the way to its re-addition.)
 #pragma once
 
 #include <chrono>
@@ -65,7 +67,7 @@ struct NodeOptions {
   double test_drop_rate = 0;
   // Test-only fault hook (disk fault tests): the file system the log is written through,
   // e.g. a storage::TriggerFaultEnv. nullptr in production (the real file system).
-  std::shared_ptr<storage::Env> test_env;
+  std::shared_ptr<storage::Env> test_env = nullptr;
 };
 
 class Node {
@@ -124,6 +126,7 @@ class Node {
   void check_transfer(bool deadline_passed);
   bool is_member(const raft::ConfState& cs) const;
   void mark_removed(raft::Index index);
+  void maybe_finish_removal();
 
   void reply(const Waiter& w, transport::ClientReply r);
   void reply_not_leader(const IncomingRequest& in);
@@ -153,6 +156,15 @@ class Node {
   // Set once this node applied its own removal (or restarted on data that shows it): the
   // loop stops cleanly after the current Ready so that it never disrupts the cluster.
   bool removed_ = false;
+  // This node applied its own removal at `index`; it stops (removed_) once it has applied
+  // nothing new for kRemovalGrace election timeouts and is still not a member.
+  struct PendingRemoval {
+    raft::Index index = 0;
+    raft::Index last_applied = 0;
+    std::chrono::steady_clock::time_point last_progress;
+  };
+  static constexpr int kRemovalGrace = 2;
+  std::optional<PendingRemoval> removal_;
   // Peers that left the membership: their sockets close a moment later, so that the farewell
   // heartbeat (telling them the commit of their removal) can still leave.
   std::map<raft::NodeId, std::chrono::steady_clock::time_point> retiring_peers_;

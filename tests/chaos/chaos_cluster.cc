@@ -45,18 +45,7 @@ ChaosCluster::ChaosCluster(ChaosClusterOptions opts) : opts_(std::move(opts)), c
   std::filesystem::create_directories(dir_ + "/data");
   chmod((dir_ + "/data").c_str(), 0755);
   config_path_ = dir_ + "/cluster.yaml";
-  std::ofstream f(config_path_);
-  f << "cluster_id: " << opts_.cluster_id << "\n"
-    << "data_dir: data\n"
-    << "tick_ms: " << opts_.tick_ms << "\n"
-    << "election_ticks: " << opts_.election_ticks << "\n"
-    << "heartbeat_ticks: " << opts_.heartbeat_ticks << "\n"
-    << "fsync: true\n"
-    << "snapshot_entries: " << opts_.snapshot_entries << "\n"
-    << "nodes:\n";
-  for (auto id : ids())
-    f << "  - id: " << id << "\n    raft: tcp://" << host(id) << ":" << raft_port() << "\n    client: tcp://"
-      << host(id) << ":" << client_port() << "\n";
+  write_config(config_path_, ids());
 }
 
 ChaosCluster::~ChaosCluster() {
@@ -68,6 +57,67 @@ ChaosCluster::~ChaosCluster() {
     emergency::remove_pid(pid);
   }
   pids_.clear();
+}
+
+void ChaosCluster::write_config(const std::string& path, const std::vector<uint64_t>& members) const {
+  std::ofstream f(path);
+  f << "cluster_id: " << opts_.cluster_id << "\n"
+    << "data_dir: data\n"
+    << "tick_ms: " << opts_.tick_ms << "\n"
+    << "election_ticks: " << opts_.election_ticks << "\n"
+    << "heartbeat_ticks: " << opts_.heartbeat_ticks << "\n"
+    << "fsync: true\n"
+    << "snapshot_entries: " << opts_.snapshot_entries << "\n"
+    << "nodes:\n";
+  for (auto id : members)
+    f << "  - id: " << id << "\n    raft: tcp://" << host(id) << ":" << raft_port() << "\n    client: tcp://"
+      << host(id) << ":" << client_port() << "\n";
+  if (!f.flush()) throw std::runtime_error("cannot write " + path);
+}
+
+std::string ChaosCluster::config_without(uint64_t id) const {
+  std::vector<uint64_t> members;
+  for (auto m : ids())
+    if (m != id) members.push_back(m);
+  const std::string path = dir_ + "/cluster-without-" + std::to_string(id) + ".yaml";
+  write_config(path, members);
+  return path;
+}
+
+void ChaosCluster::set_drop_rate(uint64_t id, double p) {
+  std::lock_guard<std::mutex> lock(mu_);
+  drop_rate_[id] = p;
+}
+
+double ChaosCluster::drop_rate(uint64_t id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = drop_rate_.find(id);
+  return it == drop_rate_.end() ? opts_.drop_rate : it->second;
+}
+
+void ChaosCluster::expect_exit(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  may_exit_.insert(id);
+}
+
+void ChaosCluster::wipe(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (pids_.count(id)) throw std::logic_error("wipe of running node " + std::to_string(id));
+  const std::filesystem::path node_dir = dir_ + "/data/node-" + std::to_string(id);
+  const int generation = ++wipes_;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(node_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("node.log", 0) == 0) {
+      // Keep what the earlier incarnation said, for a failing run's post-mortem.
+      if (name == "node.log")
+        std::filesystem::rename(e.path(), node_dir / ("node.log.before-wipe-" + std::to_string(generation)));
+      continue;
+    }
+    std::filesystem::remove_all(e.path());
+  }
+  no_bootstrap_.insert(id);
+  may_exit_.erase(id);
 }
 
 std::vector<uint64_t> ChaosCluster::ids() const {
@@ -102,11 +152,24 @@ void ChaosCluster::start(uint64_t id) {
       if (chown(e.path().c_str(), u, 0) != 0) throw std::runtime_error("chown " + e.path().string());
     if (chown(node_dir.c_str(), u, 0) != 0) throw std::runtime_error("chown " + node_dir);
   }
-  // --bootstrap is ignored by a node with data, and every node of a fresh cluster gets it.
-  std::vector<std::string> argv{RAFT_NODE_BIN, "--config", config_path_, "--id", std::to_string(id), "--bootstrap"};
+  // --bootstrap is ignored by a node with data, and every node of a fresh cluster gets it; a
+  // wiped node is a new member that waits to be added by push-config.
+  std::vector<std::string> argv{RAFT_NODE_BIN, "--config", config_path_, "--id", std::to_string(id)};
+  if (!no_bootstrap_.count(id)) argv.push_back("--bootstrap");
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // The environment is built before fork: the child of a multi-threaded process may only
+  // call async-signal-safe functions, so it cannot setenv().
+  const auto rate_it = drop_rate_.find(id);
+  const double rate = rate_it == drop_rate_.end() ? opts_.drop_rate : rate_it->second;
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e)
+    if (std::string(*e).rfind("RAFT_TEST_DROP_RATE=", 0) != 0) env.emplace_back(*e);
+  if (rate > 0) env.push_back("RAFT_TEST_DROP_RATE=" + std::to_string(rate));
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   const std::string log = log_path(id);
   const pid_t pid = fork();
   if (pid == 0) {
@@ -122,7 +185,7 @@ void ChaosCluster::start(uint64_t id) {
     // After setuid: a credential change clears the parent-death signal.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() == 1) _exit(125);
-    execv(args[0], args.data());
+    execve(args[0], args.data(), envp.data());
     _exit(127);
   }
   if (pid < 0) throw std::runtime_error("fork failed");
@@ -180,8 +243,13 @@ void ChaosCluster::reap() {
   for (auto it = pids_.begin(); it != pids_.end();) {
     int status = 0;
     if (waitpid(it->second, &status, WNOHANG) == it->second) {
-      crashes_.push_back("node " + std::to_string(it->first) + " (pid " + std::to_string(it->second) + ") " +
+      if (may_exit_.count(it->first) && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        // A removed member stopping itself: the membership fault expected it.
+        may_exit_.erase(it->first);
+      } else {
+        crashes_.push_back("node " + std::to_string(it->first) + " (pid " + std::to_string(it->second) + ") " +
                          describe_status(status) + " without being told to");
+      }
       emergency::remove_pid(it->second);
       paused_.erase(it->first);
       it = pids_.erase(it);

@@ -38,6 +38,9 @@ struct ChaosClusterOptions {
   int heartbeat_ticks = 2;
   uint64_t snapshot_entries = 500;  // small, so that snapshots and compaction happen under faults
   std::string cluster_id = "chaos";
+  // Fraction of every node's outgoing peer messages dropped for the whole run (raft-node's
+  // test-only RAFT_TEST_DROP_RATE): a lossy network underneath every other fault.
+  double drop_rate = 0.02;
 };
 
 class ChaosCluster {
@@ -67,7 +70,19 @@ class ChaosCluster {
   void resume(uint64_t id);
   bool running(uint64_t id);
   bool paused(uint64_t id) const;
-  // Reaps nodes that exited on their own and records them as crashes.
+  // Loss rate of one node's outgoing peer messages from its next start on (the base rate of
+  // the options until changed).
+  void set_drop_rate(uint64_t id, double p);
+  double drop_rate(uint64_t id) const;
+  // Membership faults. A node removed from the membership stops itself with exit code 0:
+  // expect_exit() makes reap() record that as a departure, not a crash. wipe() deletes a
+  // stopped node's data (its log files stay, renamed) and makes its next start one of an
+  // empty member waiting to be added (no --bootstrap).
+  void expect_exit(uint64_t id);
+  void wipe(uint64_t id);
+  // A cluster file listing every node but `id` (for push-config), and the full one.
+  std::string config_without(uint64_t id) const;
+  // Reaps nodes that exited on their own and records them as crashes (or departures).
   void reap();
   std::vector<std::string> crashes();
 
@@ -82,6 +97,8 @@ class ChaosCluster {
   std::optional<uint64_t> claimed_leader(std::chrono::milliseconds timeout = std::chrono::milliseconds(300));
 
  private:
+  void write_config(const std::string& path, const std::vector<uint64_t>& members) const;
+
   ChaosClusterOptions opts_;
   std::string dir_;
   std::string config_path_;
@@ -92,6 +109,10 @@ class ChaosCluster {
   std::map<uint64_t, pid_t> pids_;
   std::set<uint64_t> paused_;
   std::vector<std::string> crashes_;
+  std::map<uint64_t, double> drop_rate_;
+  std::set<uint64_t> no_bootstrap_;  // wiped: start as an empty member, not a founder
+  std::set<uint64_t> may_exit_;      // being removed: an exit with code 0 is expected
+  int wipes_ = 0;
   zmq::context_t ctx_;
 };
 

@@ -4,6 +4,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "client/push_config.h"
+#include "config/cluster_config.h"
+
 namespace chaos {
 namespace {
 
@@ -18,7 +21,7 @@ std::string list(const std::vector<uint64_t>& ids) {
 }  // namespace
 
 Nemesis::Nemesis(ChaosCluster& cluster, Firewall& firewall, Clock::time_point origin, uint64_t seed)
-    : cluster_(cluster), firewall_(firewall), origin_(origin), rng_(seed) {}
+    : cluster_(cluster), firewall_(firewall), origin_(origin), rng_(seed), base_drop_rate_(cluster.drop_rate(1)) {}
 
 
 std::vector<FaultEvent> Nemesis::events() const {
@@ -69,8 +72,92 @@ void Nemesis::heal_all() {
   }
   for (auto id : cluster_.ids()) {
     if (cluster_.paused(id)) cluster_.resume(id);
-    if (!cluster_.running(id)) cluster_.start(id);
+    if (cluster_.drop_rate(id) != base_drop_rate_) {
+      // The lossy node goes back to the network everyone else has.
+      cluster_.set_drop_rate(id, base_drop_rate_);
+      cluster_.kill(id);
+    }
+    // A removed member's data would make it exit at once: it comes back through
+    // restore_membership, empty.
+    if (!cluster_.running(id) && !outside_.count(id)) cluster_.start(id);
   }
+  if (!outside_.empty()) {
+    // Generous: the cluster has just healed from whatever was combined with the change.
+    const std::string why = restore_membership(std::chrono::seconds(90));
+    if (!why.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      problems_.push_back("membership not restored after healing: " + why);
+    }
+  }
+}
+
+int Nemesis::push(const std::string& file, std::chrono::milliseconds timeout, std::string* last_line) {
+  auto loaded = config::load(cluster_.config_path());
+  if (auto* err = std::get_if<config::ConfigError>(&loaded)) {
+    *last_line = "cannot load the cluster file: " + err->message;
+    return 2;
+  }
+  client::PushOptions opts;
+  opts.file = file;
+  opts.timeout = timeout;
+  opts.catchup_timeout = timeout;
+  std::ostringstream out, err;
+  const int rc = client::push_config(ctx_, std::get<config::ClusterConfig>(loaded), opts, out, err);
+  std::string last;
+  std::istringstream lines(err.str().empty() ? out.str() : err.str());
+  for (std::string l; std::getline(lines, l);)
+    if (!l.empty()) last = l;
+  *last_line = last;
+  return rc;
+}
+
+std::string Nemesis::remove_member(uint64_t id) {
+  outside_.insert(id);
+  cluster_.expect_exit(id);
+  std::string last;
+  const int rc = push(cluster_.config_without(id), std::chrono::seconds(20), &last);
+  return rc == 0 ? "removed " + std::to_string(id)
+                 : "removal of " + std::to_string(id) + " ended with exit " + std::to_string(rc) + ": " + last;
+}
+
+std::string Nemesis::restore_membership(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::string why = "no leader";
+  while (Clock::now() < deadline) {
+    // The leader's view of the membership says who is still (or already) a member.
+    std::optional<transport::NodeStatus> view;
+    for (auto& [id, st] : cluster_.statuses(std::chrono::milliseconds(500)))
+      if (st.role == "leader" && (!view || st.term > view->term)) view = st;
+    if (!view) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    auto listed = [&](uint64_t id) {
+      for (const auto* v : {&view->voters, &view->learners, &view->voters_outgoing})
+        if (std::find(v->begin(), v->end(), id) != v->end()) return true;
+      return false;
+    };
+    for (auto id : std::set<uint64_t>(outside_)) {
+      if (listed(id)) continue;  // the removal did not happen (or is being undone): keep its data
+      if (!wiped_.count(id)) {
+        cluster_.kill(id);
+        cluster_.wipe(id);
+        wiped_.insert(id);
+      }
+      cluster_.start(id);
+    }
+    std::string last;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const int rc = push(cluster_.config_path(), std::min<std::chrono::milliseconds>(left, std::chrono::seconds(30)), &last);
+    if (rc == 0) {
+      for (auto id : outside_) cluster_.start(id);  // a member whose removal never happened, if it stopped
+      outside_.clear();
+      wiped_.clear();
+      return "";
+    }
+    why = "push-config exit " + std::to_string(rc) + ": " + last;
+  }
+  return why;
 }
 
 bool Nemesis::partition(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b,
@@ -91,7 +178,9 @@ void Nemesis::run_for(std::chrono::seconds duration) {
   sleep_ms(1500);
   const std::vector<std::string> kinds_all{"kill_random", "kill_leader",       "pause_random", "pause_leader",
                                            "kill_all",    "partition_minority", "isolate_leader", "bridge",
-                                           "partition_and_kill", "partition_and_pause", "kill_two"};
+                                           "partition_and_kill", "partition_and_pause", "kill_two",
+                                           "lossy_node",  "replace_member",    "replace_leader",
+                                           "replace_member_and_kill", "replace_member_and_pause"};
   std::vector<std::string> kinds;
   for (auto& k : kinds_all) {
     const bool needs_firewall = k.find("partition") != std::string::npos || k == "isolate_leader" || k == "bridge";
@@ -126,6 +215,28 @@ void Nemesis::run_for(std::chrono::seconds duration) {
     } else if (kind == "kill_all") {
       for (auto id : ids) cluster_.kill(id);
       e.detail = "killed all";
+    } else if (kind == "lossy_node") {
+      cluster_.set_drop_rate(ids[0], kLossyNodeDropRate);
+      cluster_.kill(ids[0]);
+      cluster_.start(ids[0]);
+      e.detail = "node " + std::to_string(ids[0]) + " restarted dropping " +
+                 std::to_string(static_cast<int>(kLossyNodeDropRate * 100)) + "% of its messages";
+    } else if (kind.rfind("replace_", 0) == 0) {
+      // A membership change under faults: remove a member (the leader, for replace_leader),
+      // then wipe it and add it back as a new empty member, while another node is down.
+      const uint64_t member = kind == "replace_leader" ? target_leader : ids[0];
+      const uint64_t other = member == ids[1] ? ids[2] : ids[1];
+      if (kind == "replace_member_and_kill") {
+        cluster_.kill(other);
+        e.detail = "killed " + std::to_string(other) + ", ";
+      } else if (kind == "replace_member_and_pause") {
+        cluster_.pause(other);
+        e.detail = "paused " + std::to_string(other) + ", ";
+      }
+      e.detail += remove_member(member);
+      sleep_ms(hold_ms / 2);
+      const std::string why = restore_membership(std::chrono::seconds(30));
+      e.detail += why.empty() ? ", added back empty" : ", not yet added back (" + why + ")";
     } else if (kind == "partition_minority" || kind == "partition_and_kill" || kind == "partition_and_pause") {
       std::vector<uint64_t> majority(ids.begin(), ids.begin() + 3), minority(ids.begin() + 3, ids.end());
       partition(majority, minority, {});
@@ -152,7 +263,8 @@ void Nemesis::run_for(std::chrono::seconds duration) {
     }
     if (kind == "kill_all") {
       sleep_ms(std::min(hold_ms, 1200));
-      for (auto id : ids) cluster_.start(id);
+      for (auto id : ids)
+        if (!outside_.count(id)) cluster_.start(id);
     } else {
       sleep_ms(hold_ms);
     }

@@ -6,7 +6,9 @@
 // restart), SIGSTOP/SIGCONT of a random node or of the leader, kill of every node at once and
 // a restart of all, partitions (a random majority/minority split, the leader isolated, a
 // bridge node that sees both halves), and combinations (a partition plus a killed or paused
-// node). Every fault is logged with its start time so that the unavailability window (fault
+// node), a lossy node (restarted dropping a third of its outgoing messages), and membership
+// changes under faults (a member — sometimes the leader — removed with push-config, wiped, and
+// added back as a new empty member, alone or while another node is killed or paused). Every fault is logged with its start time so that the unavailability window (fault
 // to the next successful write invoked after it) can be measured from the history.
 //
 // The same seed gives the same sequence of choices (node picks and timings); which node is
@@ -18,9 +20,12 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <zmq.hpp>
 
 #include "tests/chaos/chaos_cluster.h"
 #include "tests/chaos/firewall.h"
@@ -56,11 +61,26 @@ class Nemesis {
   void heal_all();
   void record(FaultEvent e);
   bool partition(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b, const std::vector<uint64_t>& bridge);
+  // push-config of `file` through the client library; returns raftctl's exit code and puts
+  // the tool's last line in *last_line.
+  int push(const std::string& file, std::chrono::milliseconds timeout, std::string* last_line);
+  // Removes `id` from the membership (push of a file without it). The node stops itself once
+  // it applies its removal; until restore_membership() it is not restarted by heal_all().
+  std::string remove_member(uint64_t id);
+  // Brings every member that the leader does not list back: kill, wipe, start empty, push the
+  // full file (which adds it as a learner, waits for its catch-up and promotes it). Retries
+  // until `timeout`; returns "" on success or what went wrong.
+  std::string restore_membership(std::chrono::milliseconds timeout);
 
   ChaosCluster& cluster_;
   Firewall& firewall_;
   const Clock::time_point origin_;
   std::mt19937_64 rng_;
+  static constexpr double kLossyNodeDropRate = 0.3;
+  const double base_drop_rate_;
+  zmq::context_t ctx_{1};
+  std::set<uint64_t> wiped_;    // outside members whose data is already gone
+  std::set<uint64_t> outside_;  // members removed (or maybe removed) and not yet added back
   Clock::time_point until_;
   mutable std::mutex mu_;
   std::vector<FaultEvent> events_;
