@@ -76,10 +76,12 @@ bool apply(const Entry& e, ValueId s, ValueId& next) {
 //    completion among pending definite operations (real-time order); all of them lie in
 //    [cursor_, window end), or are pending unknown operations before cursor_. So a step
 //    costs the size of the window of concurrent operations, not the length of the history.
-//  - Every linearized operation lies before the current window end, so a configuration
-//    (linearized set, state) is identified by the cursor, the linearized unknown operations
-//    before it, the bits of the window, and the state: its 128-bit hash is what the memo
-//    stores (16 bytes per configuration, whatever the history length).
+//  - A configuration (linearized set, state) is remembered as a 128-bit hash: the XOR of a
+//    random word per linearized operation (updated in O(1) per step), mixed with the state.
+//    The memo costs 16 bytes (plus the hash table's own) per configuration, whatever the
+//    history length; a false "seen" needs a 128-bit collision.
+//  - The furthest configuration reached is kept for the explanation; its linearized set is
+//    copied only when the search leaves it, so a forward run copies nothing.
 class KeySearch {
  public:
   KeySearch(std::vector<const Op*> ops, uint64_t budget) : budget_(budget) {
@@ -160,7 +162,7 @@ class KeySearch {
   std::string explain(const std::string& key) const {
     std::ostringstream out;
     if (!certain_.empty()) {
-      out << "key '" << key << "': not linearizable in any order: " << certain_;
+      out << "key '" << key << "': not linearizable in any order: " << certain_ << "\n";
       return out.str();
     }
     out << "key '" << key << "': no linearization found. Sub-history: " << ops_.size()

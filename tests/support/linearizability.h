@@ -12,6 +12,17 @@
 // (P-compositionality, Horn & Kroening 2015): each key's sub-history is checked on its own,
 // which keeps the search small.
 //
+// It is built for long histories (a 30-minute chaos run: ~700k operations): the search is
+// iterative (an explicit stack, so any thread's stack will do); each step looks only at the
+// window of operations concurrent with the first pending one (invoked before the earliest
+// pending completion), found from a cursor at the first not-yet-linearized operation; the
+// memo holds a 128-bit hash per configuration (an incrementally kept hash of the linearized
+// set, plus the state). A definite read that fits the current value is linearized at once
+// (never worse); unknown operations are applied only when a later operation needs the value
+// they write, and are simply never applied otherwise. Violations that real-time order alone
+// proves (a stale read, a read of a value nobody wrote) are reported before any search. On a
+// correct history the cost is about one configuration per operation.
+//
 // Outcomes:
 //   Ok      the operation took effect and the client saw its result (for get: `output`).
 //   Fail    a cas whose comparison failed: it took effect as a read that saw a value other
@@ -66,7 +77,9 @@ struct CheckResult {
 };
 
 struct CheckOptions {
-  // Upper bound on configurations explored per key before giving up (Inconclusive).
+  // Upper bound on configurations explored per key before giving up (Inconclusive). A
+  // correct history needs about one per operation; proving a subtle violation can need many
+  // more (roughly 1.5 µs and 50 bytes each).
   uint64_t max_explored_per_key = 2'000'000;
 };
 
