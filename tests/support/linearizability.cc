@@ -262,17 +262,18 @@ class KeySearch {
       const uint32_t b = best_after[j + 1];
       best_after[j] = (b == kNone || ops_[writes[j]].complete < ops_[b].complete) ? writes[j] : b;
     }
+    if (certain_absent_violation()) return true;
     for (uint32_t r = 0; r < ops_.size(); ++r) {
       const ValueId v = need_[r];
       if (v == kNone) continue;
       const Entry& read = ops_[r];
       const uint32_t w = writer_[v];
       if (w == kNone) {
-        certain_ = describe(*read.op) + " reads " + show(values_[v]) + ", which no operation writes";
+        certain_ = describe(*read.op) + ": read " + show(values_[v]) + ", which no operation writes";
         return true;
       }
       if (ops_[w].invoke > read.complete) {
-        certain_ = describe(*read.op) + " reads " + show(values_[v]) + ", written by " +
+        certain_ = describe(*read.op) + ": read " + show(values_[v]) + ", written by " +
                    describe(*ops_[w].op) + ", invoked after the read completed";
         return true;
       }
@@ -281,11 +282,60 @@ class KeySearch {
                                           [this](uint64_t t, uint32_t i) { return t < ops_[i].invoke; });
       const uint32_t w2 = best_after[static_cast<size_t>(first - writes.begin())];
       if (w2 != kNone && ops_[w2].complete < read.invoke) {
-        certain_ = "stale read: " + describe(*read.op) + " reads " + show(values_[v]) + ", written by " +
-                   describe(*ops_[w].op) + ", but " + describe(*ops_[w2].op) +
-                   " was invoked after that write completed and completed before the read was invoked";
+        certain_ = describe(*read.op) + ": stale read of " + show(values_[v]) + ", written by " +
+                   describe(*ops_[w].op) + " and overwritten by " + describe(*ops_[w2].op) +
+                   ", which was invoked after that write completed and completed before the read"
+                   " was invoked";
         return true;
       }
+    }
+    return false;
+  }
+
+  // A definite read of "absent" (a get, or a successful cas from absent) after a write W of
+  // a present value completed, where no del can fall between W and the read: every del
+  // invoked before the read completed is definite and completed before W was invoked. The
+  // write that leaves dels the least room is the latest-invoked one completed before the
+  // read was invoked.
+  bool certain_absent_violation() {
+    std::vector<uint32_t> writes;  // definite writes of a present value, by completion
+    std::vector<uint32_t> dels;    // dels that may have run (definite or unknown), by invocation
+    for (uint32_t i = 0; i < ops_.size(); ++i) {
+      const Op& o = *ops_[i].op;
+      if (o.kind == OpKind::Del) dels.push_back(i);
+      if (ops_[i].definite && o.outcome == Outcome::Ok && (o.kind == OpKind::Put || o.kind == OpKind::Cas))
+        writes.push_back(i);
+    }
+    std::sort(writes.begin(), writes.end(),
+              [this](uint32_t a, uint32_t b) { return ops_[a].complete < ops_[b].complete; });
+    // latest[j]: among writes[0..j], the latest invoked.
+    std::vector<uint32_t> latest(writes.size());
+    for (size_t j = 0; j < writes.size(); ++j) {
+      latest[j] = (j == 0 || ops_[writes[j]].invoke > ops_[latest[j - 1]].invoke) ? writes[j] : latest[j - 1];
+    }
+    // del_done[j]: the latest completion among dels[0..j] (kNever for an unknown one).
+    std::vector<uint64_t> del_done(dels.size());
+    for (size_t j = 0; j < dels.size(); ++j) {
+      del_done[j] = std::max(ops_[dels[j]].complete, j == 0 ? 0 : del_done[j - 1]);
+    }
+    for (uint32_t r = 0; r < ops_.size(); ++r) {
+      const Entry& read = ops_[r];
+      const Op& o = *read.op;
+      const bool reads_absent = read.definite && o.outcome == Outcome::Ok &&
+                                ((o.kind == OpKind::Get && !o.output) || (o.kind == OpKind::Cas && !o.expected));
+      if (!reads_absent) continue;
+      const auto w_end = std::lower_bound(writes.begin(), writes.end(), read.invoke,
+                                          [this](uint32_t i, uint64_t t) { return ops_[i].complete < t; });
+      if (w_end == writes.begin()) continue;
+      const uint32_t w = latest[static_cast<size_t>(w_end - writes.begin()) - 1];
+      const auto d_end = std::lower_bound(dels.begin(), dels.end(), read.complete,
+                                          [this](uint32_t i, uint64_t t) { return ops_[i].invoke < t; });
+      if (d_end != dels.begin() && del_done[static_cast<size_t>(d_end - dels.begin()) - 1] >= ops_[w].invoke)
+        continue;
+      certain_ = describe(o) + ": read absent but the value was " + show(ops_[w].op->input) +
+                 ", written by " + describe(*ops_[w].op) +
+                 ", which completed before the read was invoked; no del can have run in between";
+      return true;
     }
     return false;
   }

@@ -29,6 +29,7 @@ std::vector<Op> make_history(const SyntheticOptions& o, std::vector<uint64_t>* p
     op.key = "k" + std::to_string(k);
     const uint64_t r = rand(100);
     op.kind = r < 35 ? OpKind::Put : r < 75 ? OpKind::Get : r < 95 ? OpKind::Cas : OpKind::Del;
+    if (op.kind == OpKind::Del && !o.dels) op.kind = OpKind::Put;
     if (op.kind == OpKind::Put || op.kind == OpKind::Cas) {
       op.input = "c" + std::to_string(op.client) + "-" + std::to_string(++seq[c]);
     }
@@ -110,6 +111,17 @@ long inject_stale_read(std::vector<Op>& history) {
           return static_cast<long>(g);
         }
       }
+    }
+  }
+  return -1;
+}
+
+long inject_absent_read(std::vector<Op>& history) {
+  for (size_t g = history.size() * 95 / 100; g < history.size(); ++g) {
+    Op& get = history[g];
+    if (get.kind == OpKind::Get && get.outcome == Outcome::Ok && get.output) {
+      get.output.reset();
+      return static_cast<long>(g);
     }
   }
   return -1;

@@ -25,6 +25,8 @@ struct SyntheticOptions {
   // Unknown.
   int long_per_mille = 10;
   int unknown_per_mille = 5;
+  // Whether clients issue del (the chaos workload does not).
+  bool dels = true;
 };
 
 // `points`, if given, receives when each operation took effect (~0: never), for debugging.
@@ -34,5 +36,9 @@ std::vector<Op> make_history(const SyntheticOptions& options, std::vector<uint64
 // overwritten by an acknowledged write completed before the get was invoked. Returns the
 // index of the changed operation, or -1 if no such pair was found.
 long inject_stale_read(std::vector<Op>& history);
+
+// Turns one late successful get of a present value into a read of "absent". Returns the
+// index of the changed operation, or -1 if there is no such get.
+long inject_absent_read(std::vector<Op>& history);
 
 }  // namespace lincheck::testing
