@@ -36,6 +36,10 @@ struct Config {
   size_t max_inflight_msgs = 256;
   // Byte cap of proposed but uncommitted entries; 0 means no cap.
   uint64_t max_uncommitted_size = 0;
+  // Byte cap of the committed entries handed out in one Ready or LightReady (always at
+  // least one entry); 0 means no cap. With a cap, a node restarted on a long log rebuilds
+  // its state machine over several Readies and can step, tick and answer in between.
+  uint64_t max_committed_size_per_ready = 0;
   // The last applied index, for a node restarted on existing storage.
   Index applied = 0;
   ReadOnlyOption read_only_option = ReadOnlyOption::Safe;

@@ -53,7 +53,7 @@ Raft::Raft(const Config& c, const Storage& storage)
       max_uncommitted_size_(c.max_uncommitted_size),
       logger_(c.logger ? c.logger : &null_logger()),
       rng_state_(c.seed ^ (c.id * 0x2545f4914f6cdd1dULL)),
-      log_(storage),
+      log_(storage, c.max_committed_size_per_ready ? c.max_committed_size_per_ready : kNoLimit),
       prs_(c.max_inflight_msgs),
       read_only_(c.read_only_option) {}
 

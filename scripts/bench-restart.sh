@@ -185,7 +185,7 @@ trial_node() {  # trial_node follower|leader N
   local perf_pid=""
   if [ "${PERF:-0}" = 1 ] && [ "$kind" = follower ] && [ "$n" = 1 ]; then
     # attached right after the exec: the first milliseconds are missed
-    perf record -q -F 999 -g -p "${PID[$id]}" -o "$OUT/perf-restart.data" -- sleep "${PERF_S:-3}" >/dev/null 2>&1 &
+    perf record -q -F 499 --call-graph dwarf,16384 -p "${PID[$id]}" -o "$OUT/perf-restart.data" -- sleep "${PERF_S:-3}" >/dev/null 2>&1 &
     perf_pid=$!
   fi
   out=$(time_node "$id" "$t0" "$target")
