@@ -78,7 +78,7 @@ std::string ZapAuthenticator::add_policy(const std::string& label, const std::st
   p.label = label;
   p.keys_dir = keys_dir;
   p.prefixes = std::move(prefixes);
-  rescan(p);
+  rescan(p, true);
   std::lock_guard<std::mutex> lock(mu_);
   const std::string domain = "raftkv-" + label + "-" + std::to_string(next_policy_++);
   policies_[domain] = std::move(p);
@@ -95,12 +95,14 @@ ZapAuthenticator::Counts ZapAuthenticator::counts() const {
   return counts_;
 }
 
-void ZapAuthenticator::rescan(Policy& p) {
+void ZapAuthenticator::rescan(Policy& p, bool log_problems) {
   std::vector<std::string> problems;
   p.names_by_key.clear();
   for (auto& [name, key] : scan_public_keys(p.keys_dir, p.prefixes, &problems)) p.names_by_key[key] = name;
   p.last_scan = Clock::now();
-  for (const auto& why : problems) spdlog::warn("{} socket: skipping a public key: {}", p.label, why);
+  // Only at start: a rescan is triggered by unknown clients, who must not make the log grow.
+  if (log_problems)
+    for (const auto& why : problems) spdlog::warn("{} socket: skipping a public key: {}", p.label, why);
 }
 
 void ZapAuthenticator::run(zmq::socket_t& zap) {
@@ -153,7 +155,7 @@ std::vector<std::string> ZapAuthenticator::answer(const std::vector<zmq::message
   const std::string key = z85;
   auto found = p.names_by_key.find(key);
   if (found == p.names_by_key.end() && Clock::now() - p.last_scan >= kRescanInterval) {
-    rescan(p);
+    rescan(p, false);
     found = p.names_by_key.find(key);
   }
   if (found != p.names_by_key.end()) {

@@ -74,7 +74,7 @@ class ZapAuthenticator {
   void run(zmq::socket_t& zap);
   // Handles one request (frames after the REP envelope); returns the reply frames.
   std::vector<std::string> answer(const std::vector<zmq::message_t>& request);
-  static void rescan(Policy& p);
+  static void rescan(Policy& p, bool log_problems);
 
   zmq::context_t& ctx_;
   int stop_pipe_[2] = {-1, -1};
