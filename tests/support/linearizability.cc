@@ -154,6 +154,7 @@ class KeySearch {
       if (r == Enter::Exhausted) return Verdict::Inconclusive;
       if (r == Enter::Dead) undo(stack_[top]);
     }
+    save_best();  // when the very first configuration was a dead end
     return Verdict::NotLinearizable;
   }
 
