@@ -217,8 +217,15 @@ TEST_CASE("a single message from an unknown node id changes nothing", "[chaos][b
     Sender s(c.zmq_context(), c.raft_address(follower), "stranger");
     s.send(transport::encode_message("it", m));
   }
-  // Several election timeouts for any effect to show.
-  std::this_thread::sleep_for(5 * c.election_timeout());
+  // Watched for several election timeouts: the forged message must have no effect at all.
+  const bool disturbed = harness::wait_until(
+      [&] {
+        if (!c.running(follower)) return true;
+        auto st = c.statuses(500ms);
+        return st.count(follower) && (st[follower].term >= term + 5 || st[follower].leader == 99);
+      },
+      5 * c.election_timeout());
+  CHECK_FALSE(disturbed);
   REQUIRE(c.running(follower));
   auto after = c.statuses(1s);
   REQUIRE(after.count(follower));

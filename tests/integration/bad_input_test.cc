@@ -100,8 +100,16 @@ TEST_CASE("messages and nodes of another cluster_id are ignored", "[integration]
   // A forged heartbeat of a much higher term, from another cluster: would depose everyone.
   send_frames(a.zmq_context(), a.raft_address(follower),
               {{transport::encode_message("other", heartbeat_with_term(4, follower, term + 1000))}}, "forger");
-  // Let node b.4 campaign for several election timeouts.
-  std::this_thread::sleep_for(5 * a.election_timeout());
+  // Node b.4 campaigns for several election timeouts; no member of `a` may follow it or jump
+  // to the forged term meanwhile.
+  const bool disturbed = harness::wait_until(
+      [&] {
+        for (auto& [id, s] : a.statuses())
+          if (s.term >= term + 1000 || s.leader == 4) return true;
+        return false;
+      },
+      5 * a.election_timeout());
+  CHECK_FALSE(disturbed);
   REQUIRE(b.running(4));
   REQUIRE(harness::wait_until([&] { return b.log(4).find("pre-candidate") != std::string::npos; }, 5s));
   auto st = a.statuses();
