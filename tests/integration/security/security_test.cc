@@ -248,3 +248,52 @@ TEST_CASE("a client without the right keys can neither read nor write", "[securi
   REQUIRE(check.exit_code == 0);
   REQUIRE(check.out == "v1\n");
 }
+
+namespace {
+
+// A cluster file listing `ids` of `c`'s port range, with CURVE on and keys in <dir>/keys.
+std::string secure_file(const Cluster& c, const std::string& path, const std::vector<uint64_t>& ids,
+                        const std::string& cluster_id) {
+  std::string text = "cluster_id: " + cluster_id + "\ndata_dir: data\ntick_ms: 20\nelection_ticks: 10\n"
+                     "heartbeat_ticks: 2\nnodes:\n";
+  for (auto id : ids)
+    text += "  - id: " + std::to_string(id) + "\n    raft: " + c.raft_address(id) + "\n    client: " +
+            c.client_address(id) + "\n";
+  text += "security:\n  curve: true\n  keys_dir: keys\n";
+  write_file(path, text);
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("a member added by push-config with a key made later joins a running CURVE cluster", "[security]") {
+  ClusterOptions o;
+  o.cluster_id = "sec4";
+  Cluster c("curve_grow", 4, 29320, o);  // ports 29321..29324 and 29371..29374
+  secure_file(c, c.config_path(), {1, 2, 3}, "sec4");
+  keygen(c.config_path());
+  for (uint64_t id = 1; id <= 3; ++id) c.start(id, true);
+  {
+    ProcessCurve curve(c.dir() + "/keys");
+    REQUIRE(c.wait_for_leader(15s));
+  }
+  REQUIRE(c.raftctl({"put", "before", "1"}).exit_code == 0);
+
+  // Node 4's key is made while 1..3 run: their authenticators must pick it up from keys_dir.
+  const std::string four = secure_file(c, c.dir() + "/four.yaml", {1, 2, 3, 4}, "sec4");
+  keygen(four);
+  secure_file(c, c.config_path(), {1, 2, 3, 4}, "sec4");  // the harness starts node 4 from its file
+  c.start(4, false);
+  auto push = c.raftctl({"--timeout", "40", "push-config", four}, "", 60s);
+  INFO(push.out);
+  REQUIRE(push.exit_code == 0);
+  REQUIRE(harness::wait_until(
+      [&] {
+        auto r = c.raftctl({"--node", "4", "get", "--serializable", "before"}, "", 5s);
+        return r.exit_code == 0 && r.out == "1\n";
+      },
+      20s));
+  auto st = c.raftctl({"status"});
+  INFO(st.out);
+  REQUIRE(st.out.find("voters (1 2 3 4)") != std::string::npos);
+}
