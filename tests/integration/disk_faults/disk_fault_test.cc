@@ -225,14 +225,15 @@ void run_disk_full_scenario(Cluster& c, uint64_t full, bool as_leader, DiskFille
   auto leader = c.wait_for_leader(50 * c.election_timeout());
   REQUIRE(leader.has_value());
   client::Client cl(c.zmq_context(), c.client_options(10s));
-  if (as_leader && *leader != full) {
-    auto r = cl.transfer_leader(full);
+  // Put leadership where the variant wants it: on the node to fill, or elsewhere.
+  if (as_leader != (*leader == full)) {
+    const uint64_t target = as_leader ? full : full % 5 + 1;
+    auto r = cl.transfer_leader(target);
     INFO(r.error);
     REQUIRE(r.outcome == client::Outcome::Ok);
     leader = c.wait_for_leader(50 * c.election_timeout());
-    REQUIRE(leader == full);
+    REQUIRE(leader == target);
   }
-  if (!as_leader) REQUIRE(*leader != full);
   REQUIRE(cl.put("before", "1").outcome == client::Outcome::Ok);
 
   Writer w(c, "w");
