@@ -329,8 +329,9 @@ class KeySearch {
                                           [this](uint32_t i, uint64_t t) { return ops_[i].complete < t; });
       if (w_end == writes.begin()) continue;
       const uint32_t w = latest[static_cast<size_t>(w_end - writes.begin()) - 1];
-      const auto d_end = std::lower_bound(dels.begin(), dels.end(), read.complete,
-                                          [this](uint32_t i, uint64_t t) { return ops_[i].invoke < t; });
+      // A del invoked no later than the read completed may precede it.
+      const auto d_end = std::upper_bound(dels.begin(), dels.end(), read.complete,
+                                          [this](uint64_t t, uint32_t i) { return t < ops_[i].invoke; });
       if (d_end != dels.begin() && del_done[static_cast<size_t>(d_end - dels.begin()) - 1] >= ops_[w].invoke)
         continue;
       certain_ = describe(o) + ": read absent but the value was " + show(ops_[w].op->input) +
