@@ -1,5 +1,7 @@
 #include "raft/log_unstable.h"
 
+#include <algorithm>
+
 #include "raft/check.h"
 
 namespace raft {
@@ -34,17 +36,33 @@ void Unstable::stable_entries(Index idx, Term term) {
   for (size_t i = 0; i < n; ++i) entries_size -= entries[i].payload_size();
   entries.erase(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(n));
   offset = idx + 1;
+  offset_in_progress = std::max(offset_in_progress, offset);
 }
 
 void Unstable::stable_snap(Index idx) {
-  if (snapshot && snapshot->metadata.index == idx) snapshot.reset();
+  if (snapshot && snapshot->metadata.index == idx) {
+    snapshot.reset();
+    snapshot_in_progress = false;
+  }
 }
 
 void Unstable::restore(const Snapshot& snap) {
   entries.clear();
   entries_size = 0;
   offset = snap.metadata.index + 1;
+  offset_in_progress = offset;
   snapshot = snap;
+  snapshot_in_progress = false;
+}
+
+std::vector<Entry> Unstable::next_entries() const {
+  const Index lo = std::max(offset_in_progress, offset);
+  return slice(lo, offset + entries.size());
+}
+
+void Unstable::accept_in_progress() {
+  offset_in_progress = offset + entries.size();
+  if (snapshot) snapshot_in_progress = true;
 }
 
 void Unstable::truncate_and_append(const std::vector<Entry>& ents) {
@@ -57,10 +75,13 @@ void Unstable::truncate_and_append(const std::vector<Entry>& ents) {
     entries.clear();
     entries_size = 0;
     offset = after;
+    offset_in_progress = offset;
   } else {
     must_check_outofbounds(offset, after);
     for (size_t i = after - offset; i < entries.size(); ++i) entries_size -= entries[i].payload_size();
     entries.resize(after - offset);
+    // The replaced entries must be handed out (and written) again.
+    offset_in_progress = std::min(offset_in_progress, after);
   }
   for (const auto& e : ents) entries_size += e.payload_size();
   entries.insert(entries.end(), ents.begin(), ents.end());

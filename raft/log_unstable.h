@@ -2,8 +2,14 @@
 // persisted. They are handed to the application in Ready and become stable (in Storage)
 // once the application persists them and calls advance.
 //
+// Entries and the snapshot are handed out once (Ready): what was handed out and not yet
+// persisted is "in progress", so that an application persisting asynchronously may take the
+// next Ready before the previous one is written (Raft thesis §10.2.1) and gets each entry
+// once — again only if a newer leader replaced it meanwhile.
+//
 // Invariant: if snapshot is set, offset == snapshot.metadata.index + 1.
 // Invariant: entries[i].index == offset + i.
+// Invariant: offset <= offset_in_progress <= offset + entries.size().
 #pragma once
 
 #include <optional>
@@ -31,9 +37,19 @@ class Unstable {
   // Entries in [lo, hi); panics outside [offset, offset + entries.size()].
   std::vector<Entry> slice(Index lo, Index hi) const;
 
+  // What has not been handed out for persistence yet.
+  bool has_next_entries() const { return offset_in_progress < offset + entries.size(); }
+  std::vector<Entry> next_entries() const;
+  const Snapshot* next_snapshot() const { return snapshot && !snapshot_in_progress ? &*snapshot : nullptr; }
+  // Marks everything unstable as handed out.
+  void accept_in_progress();
+
   std::optional<Snapshot> snapshot;
   std::vector<Entry> entries;
   Index offset;
+  // Entries before this index (and the snapshot, when snapshot_in_progress) were handed out.
+  Index offset_in_progress = offset;
+  bool snapshot_in_progress = false;
   // Bytes of data in `entries`, kept to size Ready batches cheaply.
   uint64_t entries_size = 0;
 

@@ -65,10 +65,16 @@ class RaftLog {
   // Committed, persisted entries not yet handed to the application.
   bool has_next_committed_entries() const;
   std::vector<Entry> next_committed_entries() const;
-  // Unstable entries, for Ready.
+  // Unstable entries (not yet reported persisted).
   const std::vector<Entry>& unstable_entries() const { return unstable_.entries; }
   bool has_pending_snapshot() const { return unstable_.snapshot.has_value(); }
   const std::optional<Snapshot>& pending_snapshot() const { return unstable_.snapshot; }
+  // For Ready: the unstable entries and snapshot not handed out yet, then accept_unstable()
+  // marks them handed out (in progress until stable_entries / stable_snap).
+  bool has_next_unstable_entries() const { return unstable_.has_next_entries(); }
+  std::vector<Entry> next_unstable_entries() const { return unstable_.next_entries(); }
+  const Snapshot* next_unstable_snapshot() const { return unstable_.next_snapshot(); }
+  void accept_unstable() { unstable_.accept_in_progress(); }
 
   Result<Snapshot> snapshot(Index request_index) const;
   void restore(const Snapshot& snapshot);

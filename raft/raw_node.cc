@@ -124,8 +124,8 @@ bool RawNode::has_ready() const {
   if (r.soft_state() != prev_soft_state_) return true;
   const HardState hs = r.hard_state();
   if (!hs.empty() && hs != prev_hard_state_) return true;
-  if (r.raft_log().has_pending_snapshot()) return true;
-  if (r.has_msgs() || !r.raft_log().unstable_entries().empty()) return true;
+  if (r.raft_log().next_unstable_snapshot()) return true;
+  if (r.has_msgs() || r.raft_log().has_next_unstable_entries()) return true;
   if (r.raft_log().has_next_committed_entries()) return true;
   return !raft_->read_states().empty();
 }
@@ -148,12 +148,14 @@ Ready RawNode::ready() {
     prev_hard_state_ = hs;
   }
   rd.read_states = std::exchange(r.read_states(), {});
-  if (const auto& snap = r.raft_log().pending_snapshot()) {
+  if (const Snapshot* snap = r.raft_log().next_unstable_snapshot()) {
     rd.snapshot = *snap;
     rd.must_sync = true;
   }
-  rd.entries = r.raft_log().unstable_entries();
+  rd.entries = r.raft_log().next_unstable_entries();
   if (!rd.entries.empty()) rd.must_sync = true;
+  // Handed out once: a Ready taken before this one is persisted does not repeat them.
+  r.raft_log().accept_unstable();
   rd.committed_entries = r.raft_log().next_committed_entries();
   if (!rd.committed_entries.empty()) {
     r.raft_log().applying_to(rd.committed_entries.back().index);
@@ -172,13 +174,22 @@ Ready RawNode::ready() {
   return rd;
 }
 
-void RawNode::commit_ready(const Ready& rd) {
-  if (!rd.snapshot.empty()) raft_->on_persist_snap(rd.snapshot.metadata.index);
+PersistMark RawNode::mark(const Ready& rd) {
+  PersistMark m;
+  if (!rd.snapshot.empty()) m.snapshot_index = rd.snapshot.metadata.index;
   if (!rd.entries.empty()) {
-    const Entry& last = rd.entries.back();
-    raft_->on_persist_entries(last.index, last.term);
+    m.last_index = rd.entries.back().index;
+    m.last_term = rd.entries.back().term;
   }
+  return m;
 }
+
+void RawNode::on_persisted(const PersistMark& mark) {
+  if (mark.snapshot_index > 0) raft_->on_persist_snap(mark.snapshot_index);
+  if (mark.last_index > 0) raft_->on_persist_entries(mark.last_index, mark.last_term);
+}
+
+void RawNode::commit_ready(const Ready& rd) { on_persisted(mark(rd)); }
 
 void RawNode::advance_append(Ready rd) { commit_ready(rd); }
 

@@ -55,6 +55,17 @@ struct Ready {
   bool must_sync = false;
 };
 
+// What a Ready asks to be reported once it is persisted (RawNode::on_persisted), for an
+// application that writes Readies on another thread (Raft thesis §10.2.1): it may take and
+// send the next Ready's messages while earlier ones are being written; each Ready's entries
+// are handed out once. Readies must be written in the order they were taken, and each one's
+// persisted_messages sent only after it (and every earlier one) is written.
+struct PersistMark {
+  Index snapshot_index = 0;  // 0: no snapshot
+  Index last_index = 0;      // 0: no entries
+  Term last_term = 0;
+};
+
 // What advance() returns: work that became available once the Ready was persisted.
 struct LightReady {
   std::optional<Index> commit_index;  // persist as part of the hard state if set
@@ -113,6 +124,11 @@ class RawNode {
   LightReady advance(Ready rd);
   // Like advance, but only declares rd persisted; the committed entries are taken later.
   void advance_append(Ready rd);
+  // Asynchronous persistence: mark(rd) when taking the Ready, on_persisted(mark) once it is
+  // written (in order). Committed entries and messages that became available come out in
+  // the next Ready.
+  static PersistMark mark(const Ready& rd);
+  void on_persisted(const PersistMark& mark);
   // Declares every committed entry handed out so far as applied.
   void advance_apply();
   void advance_apply_to(Index applied);
