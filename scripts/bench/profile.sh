@@ -7,7 +7,7 @@
 #
 # Counts come from perf stat over a window of the running bench: syscall tracepoints and
 # uprobes on a few functions of raft-node (PeerTransport::send, RawNode::step, RawNode::ready,
-# the LogStore's persist, ClientService::reply). They are divided by the number of entries
+# DiskStorage::persist, ClientService::reply). They are divided by the number of entries
 # the leader committed in the window, so they do not depend on how busy the machine is
 # (other tenants compiling change the absolute times, not the counts per operation).
 # Env: WINDOW (s per measurement, default 5), PERF_FREQ (samples/s, 499), OUT (result dir,
@@ -46,7 +46,7 @@ probes=(
   psend=_ZN9transport13PeerTransport4sendERKN4raft7MessageE
   pstep=_ZN4raft7RawNode4stepENS_7MessageE
   ready=_ZN4raft7RawNode5readyEv
-  persist=_ZN4node12_GLOBAL__N_112DiskLogStore7persistEPKN4raft8SnapshotERKSt6vectorINS2_5EntryESaIS7_EERKSt8optionalINS2_9HardStateEEb
+  persist=_ZN7storage11DiskStorage7persistEPKN4raft8SnapshotERKSt6vectorINS1_5EntryESaIS6_EERKSt8optionalINS1_9HardStateEEb
   reply=_ZN4node13ClientService5replyERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERKN9transport11ClientReplyE
 )
 perf probe -q -d "$GROUP:*" >/dev/null 2>&1
