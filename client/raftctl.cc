@@ -112,7 +112,8 @@ int print_status(client::Client& c, const config::ClusterConfig& cfg, double tim
                        {"commit", r.status.commit},
                        {"applied", r.status.applied},
                        {"last_index", r.status.last_index},
-                       {"reachable", r.reachable}});
+                       {"reachable", r.reachable},
+                       {"problem", r.status.problem}});
     }
     nlohmann::ordered_json j{{"nodes", nodes}};
     if (view) {
@@ -141,7 +142,10 @@ int print_status(client::Client& c, const config::ClusterConfig& cfg, double tim
       const auto& s = r.status;
       out << std::setw(14) << s.role << std::right << std::setw(6) << s.term << std::setw(8)
           << (s.leader ? std::to_string(s.leader) : std::string("-")) << std::setw(10) << s.commit << std::setw(10)
-          << s.applied << std::setw(12) << s.last_index << "  yes\n";
+          << s.applied << std::setw(12) << s.last_index << "  yes";
+      // A node that cannot do its job (disk full, ...) says so on its row.
+      if (!s.problem.empty()) out << "  ! " << s.problem;
+      out << "\n";
     } else {
       out << std::setw(14) << "-" << std::right << std::setw(6) << "-" << std::setw(8) << "-" << std::setw(10) << "-"
           << std::setw(10) << "-" << std::setw(12) << "-" << "  no (" << r.error << ")\n";
