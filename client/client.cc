@@ -160,12 +160,16 @@ Result Client::execute(transport::ClientRequest req, bool is_write) {
         const std::string where = reply->leader_id == raft::kNone
                                       ? std::string("no leader is known")
                                       : "the leader is node " + std::to_string(reply->leader_id);
+        // A node that cannot serve for a reason of its own (its disk is full, ...) says why.
+        const std::string why = reply->error.empty()
+                                    ? "node " + std::to_string(target) + " is not the leader (" + where + ")"
+                                    : reply->error + " (" + where + ")";
         if (options_.only_node != raft::kNone) {
           res.outcome = Outcome::Rejected;
-          res.error = "node " + std::to_string(target) + " is not the leader (" + where + ")";
+          res.error = why;
           return res;
         }
-        last_error = "node " + std::to_string(target) + " is not the leader (" + where + ")";
+        last_error = why;
         if (reply->leader_id != raft::kNone && reply->leader_id != target) {
           // A leader that is not in our file (added later) is reachable through the hint.
           if (!reply->leader_client.empty()) endpoints_[reply->leader_id] = reply->leader_client;
