@@ -82,7 +82,7 @@ Client::Client(zmq::context_t& ctx, Options options)
 
 Connection& Client::connection(raft::NodeId id) {
   auto& slot = connections_[id];
-  if (!slot) slot = std::make_unique<Connection>(ctx_, id, endpoints_.at(id));
+  if (!slot) slot = std::make_unique<Connection>(ctx_, id, endpoints_.at(id), options_.cluster_id);
   else if (slot->endpoint() != endpoints_.at(id)) slot->reset(endpoints_.at(id));
   return *slot;
 }

@@ -61,6 +61,8 @@ struct Options {
   std::chrono::milliseconds timeout{5000};
   // How long one attempt waits for a reply before trying another member.
   std::chrono::milliseconds attempt_timeout{1000};
+  // The cluster file's cluster_id: a node of another cluster refuses the requests (Rejected).
+  std::string cluster_id;
 };
 
 class Client {

@@ -39,8 +39,8 @@ std::shared_ptr<const ClientCurve> client_curve() {
   return g_curve;
 }
 
-Connection::Connection(zmq::context_t& ctx, raft::NodeId node_id, std::string endpoint)
-    : ctx_(ctx), node_id_(node_id), endpoint_(std::move(endpoint)) {
+Connection::Connection(zmq::context_t& ctx, raft::NodeId node_id, std::string endpoint, std::string cluster_id)
+    : ctx_(ctx), node_id_(node_id), endpoint_(std::move(endpoint)), cluster_id_(std::move(cluster_id)) {
   open();
 }
 
@@ -78,6 +78,7 @@ void Connection::reset(std::string endpoint) {
 uint64_t Connection::send(transport::ClientRequest req) {
   if (!problem_.empty()) return 0;
   req.request_id = next_request_id_++;
+  if (req.cluster_id.empty()) req.cluster_id = cluster_id_;
   const std::string bytes = transport::encode_request(req);
   try {
     auto sent = socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);

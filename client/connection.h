@@ -49,7 +49,9 @@ std::shared_ptr<const ClientCurve> client_curve();
 
 class Connection {
  public:
-  Connection(zmq::context_t& ctx, raft::NodeId node_id, std::string endpoint);
+  // Every request sent carries `cluster_id` (unless it names one itself), so that a node of
+  // another cluster refuses it; empty: unchecked.
+  Connection(zmq::context_t& ctx, raft::NodeId node_id, std::string endpoint, std::string cluster_id = {});
 
   raft::NodeId node_id() const { return node_id_; }
   const std::string& endpoint() const { return endpoint_; }
@@ -78,6 +80,7 @@ class Connection {
   zmq::context_t& ctx_;
   raft::NodeId node_id_;
   std::string endpoint_;
+  std::string cluster_id_;
   zmq::socket_t socket_;
   uint64_t next_request_id_ = 1;
   std::unordered_set<uint64_t> outstanding_;

@@ -138,7 +138,7 @@ std::optional<Observation> Pusher::observe() {
 
 std::optional<transport::ClientReply> Pusher::request_once(raft::NodeId id, const std::string& endpoint,
                                                            transport::ClientRequest req, Clock::time_point until) {
-  Connection conn(ctx_, id, endpoint);
+  Connection conn(ctx_, id, endpoint, desired_.cluster_id);
   const uint64_t rid = conn.send(std::move(req));
   if (rid == 0) return std::nullopt;
   std::vector<transport::ClientReply> replies;

@@ -293,6 +293,7 @@ int main(int argc, char** argv) {
   client::Options opts;
   for (const auto& n : cfg.nodes) opts.members.push_back({n.id, n.client});
   opts.only_node = node_id;
+  opts.cluster_id = cfg.cluster_id;
   opts.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   // One attempt waits about an election timeout before trying another member.
   opts.attempt_timeout = std::chrono::milliseconds(

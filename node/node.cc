@@ -355,6 +355,15 @@ void Node::reply_not_leader(const IncomingRequest& in) {
 void Node::handle_request(IncomingRequest& in) {
   auto& req = in.request;
   const Waiter waiter{in.peer, req.request_id};
+  const bool reads_status = req.kind == RequestKind::Status || req.kind == RequestKind::Membership;
+  if (!req.cluster_id.empty() && req.cluster_id != opts_.cluster.cluster_id && !reads_status) {
+    // A client whose cluster file names another cluster (same addresses, other cluster): it
+    // must not read or change this one's data. Status still answers, naming this cluster.
+    reply(waiter, error_reply(ReplyCode::Rejected, "this is node " + std::to_string(opts_.id) + " of cluster '" +
+                                                       opts_.cluster.cluster_id + "', not of cluster '" +
+                                                       req.cluster_id + "' (check the cluster file)"));
+    return;
+  }
   switch (req.kind) {
     case RequestKind::Status:
     case RequestKind::Membership: {

@@ -14,6 +14,7 @@ void save(Archive& ar, const transport::ClientRequest& r) {
   transport::wire::save_bool(ar, r.expected_absent);
   transport::wire::save_bool(ar, r.serializable);
   ar(r.conf_change, r.target);
+  transport::wire::save_bytes(ar, r.cluster_id);
 }
 template <class Archive>
 void load(Archive& ar, transport::ClientRequest& r) {
@@ -25,6 +26,7 @@ void load(Archive& ar, transport::ClientRequest& r) {
   r.expected_absent = transport::wire::load_bool(ar, "expected_absent");
   r.serializable = transport::wire::load_bool(ar, "serializable");
   ar(r.conf_change, r.target);
+  transport::wire::load_bytes(ar, r.cluster_id, "cluster_id");
 }
 
 template <class Archive>

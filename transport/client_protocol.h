@@ -28,6 +28,10 @@ struct ClientRequest {
   bool serializable = false;          // Get: read local state, no ReadIndex
   raft::ConfChangeV2 conf_change;     // ConfChange (context carries new members' addresses)
   raft::NodeId target = raft::kNone;  // TransferLeader
+  // The cluster the client means to talk to (its cluster file's cluster_id). A node of
+  // another cluster refuses every request but Status/Membership (which say which cluster
+  // answered); empty: unchecked.
+  std::string cluster_id;
 
   bool operator==(const ClientRequest&) const = default;
 };

@@ -276,6 +276,7 @@ client::Options ChaosCluster::client_options(std::chrono::milliseconds timeout, 
   for (auto id : ids()) o.members.push_back({id, "tcp://" + host(id) + ":" + std::to_string(client_port())});
   o.timeout = timeout;
   o.only_node = only_node;
+  o.cluster_id = opts_.cluster_id;
   o.attempt_timeout = std::min<std::chrono::milliseconds>(timeout, std::max<std::chrono::milliseconds>(300ms, 2 * election_timeout()));
   return o;
 }

@@ -229,6 +229,7 @@ client::Options Cluster::client_options(std::chrono::milliseconds timeout, uint6
   for (auto id : ids()) o.members.push_back({id, client_address(id)});
   o.timeout = timeout;
   o.only_node = only_node;
+  o.cluster_id = opts_.cluster_id;
   o.attempt_timeout = std::max<std::chrono::milliseconds>(300ms, 2 * election_timeout());
   return o;
 }

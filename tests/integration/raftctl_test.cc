@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -58,6 +59,27 @@ TEST_CASE("raftctl exit codes follow the design", "[integration][raftctl]") {
   auto rejected = c.raftctl({"--node", std::to_string(follower), "put", "k", "v"});
   CAPTURE(rejected.out);
   CHECK(rejected.exit_code == 4);
+
+  // A cluster file naming another cluster at the same addresses: refused (4), nothing
+  // written; status still answers and says which cluster it reached.
+  {
+    std::ifstream in(c.config_path());
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string other = text.str();
+    const std::string from = "cluster_id: it", to = "cluster_id: other";
+    REQUIRE(other.find(from) != std::string::npos);
+    other.replace(other.find(from), from.size(), to);
+    const std::string other_path = c.dir() + "/other-cluster.yaml";
+    std::ofstream(other_path) << other;
+    auto wrong = harness::run({RAFTCTL_BIN, "--config", other_path, "--timeout", "3", "put", "k", "from-other"});
+    CAPTURE(wrong.out);
+    CHECK(wrong.exit_code == 4);
+    CHECK(wrong.out.find("of cluster 'it', not of cluster 'other'") != std::string::npos);
+    CHECK(harness::run({RAFTCTL_BIN, "--config", other_path, "--timeout", "3", "get", "k"}).exit_code == 4);
+    CHECK(harness::run({RAFTCTL_BIN, "--config", other_path, "--timeout", "3", "status"}).exit_code == 0);
+    CHECK(c.raftctl({"get", "k"}).exit_code == 1);  // still deleted
+  }
 
   // status: a table, and --json in the documented shape, with unreachable members marked.
   const uint64_t victim = *leader == 3 ? 2 : 3;  // not the leader: the table must still show one

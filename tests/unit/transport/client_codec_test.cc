@@ -27,6 +27,7 @@ ClientRequest rich_request(transport::RequestKind kind) {
   r.conf_change.changes = {{raft::ConfChangeType::AddLearnerNode, 6}, {raft::ConfChangeType::RemoveNode, 2}};
   r.conf_change.context = "6 tcp://127.0.0.1:7106 tcp://127.0.0.1:7206";
   r.target = 4;
+  r.cluster_id = "prod-eu";
   return r;
 }
 
