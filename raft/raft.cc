@@ -492,21 +492,25 @@ Result<void> Raft::propose(Message& m) {
 }
 
 Result<void> Raft::check_conf_change_proposal(const Entry& e) {
+  // Two kinds of refusal: ProposalDropped for "not now" (another change is pending or the
+  // joint configuration is not left yet: retry later), ConfigInvalid for a change that can
+  // never apply to this configuration (retrying is pointless).
   auto cc = decode_conf_change(e.data);
-  if (!cc) return make_error(ErrorCode::ProposalDropped, cc.error().message);
-  auto refuse = [&](const std::string& why) {
+  if (!cc) return make_error(ErrorCode::ConfigInvalid, cc.error().message);
+  auto refuse = [&](ErrorCode code, const std::string& why) {
     log(LogLevel::Info, "refused conf change " + describe(*cc) + ": " + why);
-    return make_error(ErrorCode::ProposalDropped, why);
+    return make_error(code, why);
   };
   if (pending_conf_index_ > log_.applied()) {
-    return refuse(format("a configuration change is already pending (at index %lu, applied %lu)",
-                         pending_conf_index_, log_.applied()));
+    return refuse(ErrorCode::ProposalDropped,
+                  format("a configuration change is already pending (at index %lu, applied %lu)", pending_conf_index_,
+                         log_.applied()));
   }
   const bool joint = prs_.config().voters.is_joint();
   if (joint && !cc->leave_joint()) {
-    return refuse("the configuration is joint: leave it first (empty ConfChangeV2)");
+    return refuse(ErrorCode::ProposalDropped, "the configuration is joint: leave it first (empty ConfChangeV2)");
   }
-  if (!joint && cc->leave_joint()) return refuse("the configuration is not joint");
+  if (!joint && cc->leave_joint()) return refuse(ErrorCode::ConfigInvalid, "the configuration is not joint");
   // Validate against the configuration the change will apply to (no other change can come
   // in between, since only one may be pending), so a committed change never fails to apply.
   Changer changer(prs_, log_.last_index());
@@ -514,7 +518,7 @@ Result<void> Raft::check_conf_change_proposal(const Entry& e) {
   Result<Changer::Output> out = cc->leave_joint()         ? changer.leave_joint()
                                 : cc->enter_joint(&auto_leave) ? changer.enter_joint(auto_leave, cc->changes)
                                                          : changer.simple(cc->changes);
-  if (!out) return refuse(out.error().message);
+  if (!out) return refuse(ErrorCode::ConfigInvalid, out.error().message);
   return {};
 }
 

@@ -97,8 +97,10 @@ class RawNode {
   // and index are assigned). All or none are appended, and they travel to the followers in
   // one MsgAppend each instead of one per entry: the way to batch client writes.
   Result<void> propose_batch(std::vector<Entry> entries);
-  // Proposes a membership change. Only one may be pending (ProposalDropped otherwise);
-  // the change takes effect when the application calls apply_conf_change after the entry
+  // Proposes a membership change. Only one may be pending, and a joint configuration must be
+  // left first (ProposalDropped otherwise: retry later); a change that can never apply to the
+  // current membership (removing the last voter, leaving a joint configuration that does not
+  // exist, undecodable) is ConfigInvalid. The change takes effect when the application calls apply_conf_change after the entry
   // is committed.
   Result<void> propose_conf_change(std::string context, const ConfChange& cc);
   Result<void> propose_conf_change(std::string context, const ConfChangeV2& cc);
