@@ -5,6 +5,8 @@
 //
 // Test-only environment (chaos and disk fault tests; never set in production):
 //   RAFT_TEST_DROP_RATE=P   drop this fraction (0..1) of outgoing peer messages.
+//   RAFT_TEST_DELAY_MS=N    hold each outgoing peer message for a random 0..N ms (delay and
+//                           reordering, as a slow network would; N up to 10000).
 //   RAFT_TEST_FSYNC_DELAY_FILE=PATH   while PATH exists, every fsync of the log first sleeps
 //                           for the number of milliseconds written in PATH (a stalling disk).
 //   RAFT_TEST_FSYNC_FAIL_FILE=PATH    while PATH exists, every fsync of the log fails with
@@ -122,6 +124,18 @@ int main(int argc, char** argv) {
     }
   }
 
+  int delay_ms = 0;
+  if (const char* v = std::getenv("RAFT_TEST_DELAY_MS")) {
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    if (end == v || *end != '\0' || n < 0 || n > 10000) {
+      std::cerr << "raft-node: RAFT_TEST_DELAY_MS must be a whole number of milliseconds from 0 to 10000, not '" << v
+                << "'\n";
+      return 2;
+    }
+    delay_ms = static_cast<int>(n);
+  }
+
   storage::TriggerFiles triggers;
   for (auto [name, field] : {std::pair{"RAFT_TEST_FSYNC_DELAY_FILE", &triggers.fsync_delay_file},
                              std::pair{"RAFT_TEST_FSYNC_FAIL_FILE", &triggers.fsync_fail_file},
@@ -140,7 +154,7 @@ int main(int argc, char** argv) {
   int rc = 0;
   {
     zmq::context_t ctx(1);
-    node::NodeOptions opts{std::move(cluster), id, bootstrap, false, drop_rate, test_env};
+    node::NodeOptions opts{std::move(cluster), id, bootstrap, false, drop_rate, test_env, delay_ms};
     auto created = node::Node::create(ctx, std::move(opts));
     if (auto* err = std::get_if<std::string>(&created)) {
       spdlog::critical("cannot start: {}", *err);

@@ -179,6 +179,10 @@ std::string Node::init() {
   } catch (const std::exception& e) {
     return e.what();
   }
+  if (opts_.test_delay_ms > 0) {
+    peers_->set_delay(std::chrono::milliseconds(opts_.test_delay_ms));
+    spdlog::warn("test fault hook: holding outgoing peer messages for 0..{} ms", opts_.test_delay_ms);
+  }
   if (opts_.test_drop_rate > 0) {
     peers_->set_drop_rate(opts_.test_drop_rate, rc.seed);
     spdlog::warn("test fault hook: dropping {:.1f}% of outgoing peer messages", opts_.test_drop_rate * 100);
@@ -227,6 +231,10 @@ int Node::run(int stop_fd) {
     // Committed entries still to apply (a restart on a long log hands them out in chunks):
     // look at the sockets without waiting, then go on applying.
     if (raw_->has_ready()) wait = std::chrono::milliseconds(0);
+    if (auto due = peers_->next_delayed_due()) {  // test-only delayed messages (RAFT_TEST_DELAY_MS)
+      const auto until_due = std::chrono::ceil<std::chrono::milliseconds>(*due - now);
+      wait = std::clamp(until_due, std::chrono::milliseconds(0), wait);
+    }
     zmq::pollitem_t items[3] = {
         {peers_->socket().handle(), 0, ZMQ_POLLIN, 0},
         {clients_->socket().handle(), 0, ZMQ_POLLIN, 0},
@@ -242,6 +250,7 @@ int Node::run(int stop_fd) {
       fail_pending("the node is shutting down");
       return 0;
     }
+    peers_->flush_delayed();
     tick_if_due();
     step_peer_messages();
     handle_client_requests();

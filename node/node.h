@@ -68,6 +68,9 @@ struct NodeOptions {
   // Test-only fault hook (disk fault tests): the file system the log is written through,
   // e.g. a storage::TriggerFaultEnv. nullptr in production (the real file system).
   std::shared_ptr<storage::Env> test_env = nullptr;
+  // Test-only fault hook (chaos tests): each outgoing peer message is held for a random 0..N
+  // ms (delay and reordering). 0 in production.
+  int test_delay_ms = 0;
 };
 
 class Node {

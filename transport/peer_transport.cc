@@ -141,22 +141,37 @@ bool PeerTransport::send(const raft::Message& m) {
     ++stats_.dropped_fault;
     return true;
   }
-  const std::string bytes = encode_message(cluster_id_, m);
+  std::string bytes = encode_message(cluster_id_, m);
   if (bytes.size() > kMaxFrameBytes) {
     // The receiver would drop the whole connection (ZMQ_MAXMSGSIZE): never send it.
     drop(stats_.dropped_send, std::string(raft::to_string(m.msg_type)) + " to " + std::to_string(m.to) +
                                   " is " + std::to_string(bytes.size()) + " bytes, over the frame limit");
     return false;
   }
+  if (max_delay_.count() > 0) {
+    const auto delay = std::chrono::microseconds(
+        std::uniform_int_distribution<int64_t>(0, std::chrono::microseconds(max_delay_).count())(rng_));
+    delayed_.push(Delayed{std::chrono::steady_clock::now() + delay, delayed_count_++, m.to, std::move(bytes)});
+    return true;
+  }
+  return send_frame(m.to, bytes);
+}
+
+bool PeerTransport::send_frame(raft::NodeId to, const std::string& bytes) {
+  auto it = peers_.find(to);
+  if (it == peers_.end()) {
+    drop(stats_.dropped_send, "no peer " + std::to_string(to));
+    return false;
+  }
   try {
     if (!it->second.socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
-      drop(stats_.dropped_send, "peer " + std::to_string(m.to) + " not connected or its queue is full");
-      note_send_failure(m.to, it->second);
+      drop(stats_.dropped_send, "peer " + std::to_string(to) + " not connected or its queue is full");
+      note_send_failure(to, it->second);
       return false;
     }
     it->second.failing_since = {};
   } catch (const zmq::error_t& e) {
-    drop(stats_.dropped_send, "send to peer " + std::to_string(m.to) + " failed: " + e.what());
+    drop(stats_.dropped_send, "send to peer " + std::to_string(to) + " failed: " + e.what());
     return false;
   }
   ++stats_.sent;
@@ -205,6 +220,24 @@ void PeerTransport::receive_all(std::vector<raft::Message>& out) {
 void PeerTransport::set_drop_rate(double p, uint64_t seed) {
   drop_rate_ = p;
   rng_.seed(seed);
+}
+
+void PeerTransport::set_delay(std::chrono::milliseconds max_delay) { max_delay_ = max_delay; }
+
+size_t PeerTransport::flush_delayed() {
+  const auto now = std::chrono::steady_clock::now();
+  while (!delayed_.empty() && delayed_.top().due <= now) {
+    // A peer removed meanwhile makes send_frame drop the message: a lost message, as on a
+    // real network. The send result is not reported to Raft (the message is long gone).
+    send_frame(delayed_.top().to, delayed_.top().bytes);
+    delayed_.pop();
+  }
+  return delayed_.size();
+}
+
+std::optional<std::chrono::steady_clock::time_point> PeerTransport::next_delayed_due() const {
+  if (delayed_.empty()) return std::nullopt;
+  return delayed_.top().due;
 }
 
 }  // namespace transport

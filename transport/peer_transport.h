@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <queue>
 #include <random>
 #include <string>
 #include <vector>
@@ -114,6 +115,14 @@ class PeerTransport {
   // Test-only fault hook (chaos tests): drop this fraction of outgoing messages, as a lossy
   // network would (send() still returns true). p = 0 turns it off.
   void set_drop_rate(double p, uint64_t seed);
+  // Test-only fault hook (chaos tests; the kernel here has no netem): hold every outgoing
+  // message for a random time in [0, max_delay] before it leaves, as a slow network would;
+  // independent delays also reorder messages. The owner calls flush_delayed() from its loop
+  // and wakes up by next_delayed_due(). Zero turns it off.
+  void set_delay(std::chrono::milliseconds max_delay);
+  // Sends the held messages that are due; returns how many left.
+  size_t flush_delayed();
+  std::optional<std::chrono::steady_clock::time_point> next_delayed_due() const;
 
  private:
   struct Peer {
@@ -124,6 +133,8 @@ class PeerTransport {
   };
 
   void drop(uint64_t& counter, std::string why);
+  // Puts an encoded frame on the peer's socket (counted in stats_).
+  bool send_frame(raft::NodeId to, const std::string& bytes);
   // A new DEALER connected to `raft_endpoint`; nullopt (last_problem_ says why) on failure.
   std::optional<zmq::socket_t> open_dealer(raft::NodeId id, const std::string& raft_endpoint);
   void note_send_failure(raft::NodeId id, Peer& p);
@@ -144,6 +155,16 @@ class PeerTransport {
   std::string last_problem_;
   double drop_rate_ = 0;
   std::mt19937_64 rng_;
+  struct Delayed {
+    std::chrono::steady_clock::time_point due;
+    uint64_t order;  // ties keep the sending order
+    raft::NodeId to;
+    std::string bytes;
+    bool operator>(const Delayed& o) const { return due != o.due ? due > o.due : order > o.order; }
+  };
+  std::chrono::milliseconds max_delay_{0};
+  uint64_t delayed_count_ = 0;
+  std::priority_queue<Delayed, std::vector<Delayed>, std::greater<Delayed>> delayed_;
 };
 
 }  // namespace transport

@@ -84,15 +84,15 @@ std::string ChaosCluster::config_without(uint64_t id) const {
   return path;
 }
 
-void ChaosCluster::set_drop_rate(uint64_t id, double p) {
+void ChaosCluster::set_network(uint64_t id, NetworkFaults n) {
   std::lock_guard<std::mutex> lock(mu_);
-  drop_rate_[id] = p;
+  network_[id] = n;
 }
 
-double ChaosCluster::drop_rate(uint64_t id) const {
+NetworkFaults ChaosCluster::network(uint64_t id) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = drop_rate_.find(id);
-  return it == drop_rate_.end() ? opts_.drop_rate : it->second;
+  auto it = network_.find(id);
+  return it == network_.end() ? opts_.network : it->second;
 }
 
 void ChaosCluster::expect_exit(uint64_t id) {
@@ -161,12 +161,15 @@ void ChaosCluster::start(uint64_t id) {
   args.push_back(nullptr);
   // The environment is built before fork: the child of a multi-threaded process may only
   // call async-signal-safe functions, so it cannot setenv().
-  const auto rate_it = drop_rate_.find(id);
-  const double rate = rate_it == drop_rate_.end() ? opts_.drop_rate : rate_it->second;
+  const auto net_it = network_.find(id);
+  const NetworkFaults net = net_it == network_.end() ? opts_.network : net_it->second;
   std::vector<std::string> env;
-  for (char** e = environ; *e; ++e)
-    if (std::string(*e).rfind("RAFT_TEST_DROP_RATE=", 0) != 0) env.emplace_back(*e);
-  if (rate > 0) env.push_back("RAFT_TEST_DROP_RATE=" + std::to_string(rate));
+  for (char** e = environ; *e; ++e) {
+    const std::string var(*e);
+    if (var.rfind("RAFT_TEST_DROP_RATE=", 0) != 0 && var.rfind("RAFT_TEST_DELAY_MS=", 0) != 0) env.push_back(var);
+  }
+  if (net.drop_rate > 0) env.push_back("RAFT_TEST_DROP_RATE=" + std::to_string(net.drop_rate));
+  if (net.delay_ms > 0) env.push_back("RAFT_TEST_DELAY_MS=" + std::to_string(net.delay_ms));
   std::vector<char*> envp;
   for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);

@@ -31,6 +31,14 @@ namespace chaos {
 
 inline constexpr uid_t kUidBase = 61000;
 
+// What the network does to one node's outgoing peer messages (raft-node's test-only hooks:
+// RAFT_TEST_DROP_RATE, RAFT_TEST_DELAY_MS; the kernel here has no netem).
+struct NetworkFaults {
+  double drop_rate = 0;  // fraction lost
+  int delay_ms = 0;      // each held for a random 0..delay_ms: delays and reordering
+  bool operator==(const NetworkFaults&) const = default;
+};
+
 struct ChaosClusterOptions {
   int nodes = 5;
   int tick_ms = 20;
@@ -38,9 +46,9 @@ struct ChaosClusterOptions {
   int heartbeat_ticks = 2;
   uint64_t snapshot_entries = 500;  // small, so that snapshots and compaction happen under faults
   std::string cluster_id = "chaos";
-  // Fraction of every node's outgoing peer messages dropped for the whole run (raft-node's
-  // test-only RAFT_TEST_DROP_RATE): a lossy network underneath every other fault.
-  double drop_rate = 0.02;
+  // Every node's network for the whole run, underneath every other fault: a little loss,
+  // delay and reordering.
+  NetworkFaults network{0.02, 2};
 };
 
 class ChaosCluster {
@@ -70,10 +78,9 @@ class ChaosCluster {
   void resume(uint64_t id);
   bool running(uint64_t id);
   bool paused(uint64_t id) const;
-  // Loss rate of one node's outgoing peer messages from its next start on (the base rate of
-  // the options until changed).
-  void set_drop_rate(uint64_t id, double p);
-  double drop_rate(uint64_t id) const;
+  // One node's network from its next start on (the options' until changed).
+  void set_network(uint64_t id, NetworkFaults n);
+  NetworkFaults network(uint64_t id) const;
   // Membership faults. A node removed from the membership stops itself with exit code 0:
   // expect_exit() makes reap() record that as a departure, not a crash. wipe() deletes a
   // stopped node's data (its log files stay, renamed) and makes its next start one of an
@@ -109,7 +116,7 @@ class ChaosCluster {
   std::map<uint64_t, pid_t> pids_;
   std::set<uint64_t> paused_;
   std::vector<std::string> crashes_;
-  std::map<uint64_t, double> drop_rate_;
+  std::map<uint64_t, NetworkFaults> network_;
   std::set<uint64_t> no_bootstrap_;  // wiped: start as an empty member, not a founder
   std::set<uint64_t> may_exit_;      // being removed: an exit with code 0 is expected
   int wipes_ = 0;

@@ -8,6 +8,8 @@
 //   CHAOS_KEEP=1             keep the run directory even when it passes
 //   CHAOS_DROP_RATE=p        fraction of every node's peer messages lost for the whole run
 //                            (default 0.02; the lossy_node fault raises one node's to 0.3)
+//   CHAOS_DELAY_MS=n         every peer message is held for a random 0..n ms (default 2; the
+//                            slow_node fault raises one node's to 60)
 #include <catch2/catch.hpp>
 
 #include <pthread.h>
@@ -176,10 +178,12 @@ TEST_CASE("five real nodes under a seeded nemesis stay linearizable and lose no 
             << ")" << std::endl;
 
   ChaosClusterOptions options;
-  if (const char* v = std::getenv("CHAOS_DROP_RATE")) options.drop_rate = std::stod(v);
+  if (const char* v = std::getenv("CHAOS_DROP_RATE")) options.network.drop_rate = std::stod(v);
+  if (const char* v = std::getenv("CHAOS_DELAY_MS")) options.network.delay_ms = std::stoi(v);
   ChaosCluster cluster(options);
   std::cout << "chaos: run directory " << cluster.dir() << ", nodes on " << cluster.host(1) << ".."
-            << cluster.host(5) << ", " << options.drop_rate * 100 << "% of peer messages lost" << std::endl;
+            << cluster.host(5) << ", " << options.network.drop_rate * 100
+            << "% of peer messages lost, each delayed 0.." << options.network.delay_ms << " ms" << std::endl;
   Firewall firewall(cluster);
   if (!firewall.available()) std::cout << "chaos: partitions disabled: " << firewall.why_unavailable() << std::endl;
   const auto origin = Clock::now();

@@ -21,7 +21,7 @@ std::string list(const std::vector<uint64_t>& ids) {
 }  // namespace
 
 Nemesis::Nemesis(ChaosCluster& cluster, Firewall& firewall, Clock::time_point origin, uint64_t seed)
-    : cluster_(cluster), firewall_(firewall), origin_(origin), rng_(seed), base_drop_rate_(cluster.drop_rate(1)) {}
+    : cluster_(cluster), firewall_(firewall), origin_(origin), rng_(seed), base_network_(cluster.network(1)) {}
 
 
 std::vector<FaultEvent> Nemesis::events() const {
@@ -72,9 +72,9 @@ void Nemesis::heal_all() {
   }
   for (auto id : cluster_.ids()) {
     if (cluster_.paused(id)) cluster_.resume(id);
-    if (cluster_.drop_rate(id) != base_drop_rate_) {
-      // The lossy node goes back to the network everyone else has.
-      cluster_.set_drop_rate(id, base_drop_rate_);
+    if (cluster_.network(id) != base_network_) {
+      // The lossy or slow node goes back to the network everyone else has.
+      cluster_.set_network(id, base_network_);
       cluster_.kill(id);
     }
     // A removed member's data would make it exit at once: it comes back through
@@ -179,7 +179,7 @@ void Nemesis::run_for(std::chrono::seconds duration) {
   const std::vector<std::string> kinds_all{"kill_random", "kill_leader",       "pause_random", "pause_leader",
                                            "kill_all",    "partition_minority", "isolate_leader", "bridge",
                                            "partition_and_kill", "partition_and_pause", "kill_two",
-                                           "lossy_node",  "replace_member",    "replace_leader",
+                                           "lossy_node",  "slow_node",         "replace_member",    "replace_leader",
                                            "replace_member_and_kill", "replace_member_and_pause"};
   std::vector<std::string> kinds;
   for (auto& k : kinds_all) {
@@ -216,11 +216,17 @@ void Nemesis::run_for(std::chrono::seconds duration) {
       for (auto id : ids) cluster_.kill(id);
       e.detail = "killed all";
     } else if (kind == "lossy_node") {
-      cluster_.set_drop_rate(ids[0], kLossyNodeDropRate);
+      cluster_.set_network(ids[0], {kLossyNodeDropRate, base_network_.delay_ms});
       cluster_.kill(ids[0]);
       cluster_.start(ids[0]);
       e.detail = "node " + std::to_string(ids[0]) + " restarted dropping " +
                  std::to_string(static_cast<int>(kLossyNodeDropRate * 100)) + "% of its messages";
+    } else if (kind == "slow_node") {
+      cluster_.set_network(ids[0], {base_network_.drop_rate, kSlowNodeDelayMs});
+      cluster_.kill(ids[0]);
+      cluster_.start(ids[0]);
+      e.detail = "node " + std::to_string(ids[0]) + " restarted holding its messages 0.." +
+                 std::to_string(kSlowNodeDelayMs) + " ms";
     } else if (kind.rfind("replace_", 0) == 0) {
       // A membership change under faults: remove a member (the leader, for replace_leader),
       // then wipe it and add it back as a new empty member, while another node is down.

@@ -6,7 +6,8 @@
 // restart), SIGSTOP/SIGCONT of a random node or of the leader, kill of every node at once and
 // a restart of all, partitions (a random majority/minority split, the leader isolated, a
 // bridge node that sees both halves), and combinations (a partition plus a killed or paused
-// node), a lossy node (restarted dropping a third of its outgoing messages), and membership
+// node), a lossy node (restarted dropping a third of its outgoing messages), a slow node
+// (restarted holding each outgoing message for up to 60 ms), and membership
 // changes under faults (a member — sometimes the leader — removed with push-config, wiped, and
 // added back as a new empty member, alone or while another node is killed or paused). Every fault is logged with its start time so that the unavailability window (fault
 // to the next successful write invoked after it) can be measured from the history.
@@ -77,7 +78,8 @@ class Nemesis {
   const Clock::time_point origin_;
   std::mt19937_64 rng_;
   static constexpr double kLossyNodeDropRate = 0.3;
-  const double base_drop_rate_;
+  static constexpr int kSlowNodeDelayMs = 60;
+  const NetworkFaults base_network_;
   zmq::context_t ctx_{1};
   std::set<uint64_t> wiped_;    // outside members whose data is already gone
   std::set<uint64_t> outside_;  // members removed (or maybe removed) and not yet added back
