@@ -8,84 +8,13 @@
 #include <mutex>
 #include <thread>
 
+#include "tests/integration/background_writer.h"
 #include "tests/integration/cluster_harness.h"
 
 using namespace std::chrono_literals;
 using harness::Cluster;
+using Writer = harness::BackgroundWriter;
 using Clock = std::chrono::steady_clock;
-
-namespace {
-
-// Writes w0, w1, ... sequentially from its own thread, recording what was acknowledged.
-class Writer {
- public:
-  explicit Writer(const Cluster& c) : opts_(c.client_options(3s)) {
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~Writer() { stop(); }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  size_t acked() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return acked_.size();
-  }
-  std::vector<int> acked_keys() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return acked_;
-  }
-  // Outcomes that were not Ok, for the failure message.
-  std::string problems() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return std::to_string(failed_) + " writes not acknowledged, last: " + last_error_;
-  }
-  std::optional<Clock::time_point> first_ack_after(Clock::time_point t) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& a : ack_times_)
-      if (a > t) return a;
-    return std::nullopt;
-  }
-
- private:
-  void loop() {
-    zmq::context_t ctx(1);
-    client::Client cl(ctx, opts_);
-    for (int i = 0; !stop_; ++i) {
-      auto r = cl.put("w" + std::to_string(i), "v" + std::to_string(i));
-      if (r.outcome == client::Outcome::Ok) {
-        std::lock_guard<std::mutex> lock(mu_);
-        acked_.push_back(i);
-        ack_times_.push_back(Clock::now());
-      } else {
-        std::lock_guard<std::mutex> lock(mu_);
-        ++failed_;
-        last_error_ = std::string(client::to_string(r.outcome)) + ": " + r.error;
-      }
-    }
-  }
-
-  client::Options opts_;
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::vector<int> acked_;
-  std::vector<Clock::time_point> ack_times_;
-  size_t failed_ = 0;
-  std::string last_error_;
-  std::thread thread_;
-};
-
-void require_acked_readable(Cluster& c, const std::vector<int>& acked) {
-  client::Client cl(c.zmq_context(), c.client_options(10s));
-  for (int i : acked) {
-    auto r = cl.get("w" + std::to_string(i), false);
-    CAPTURE(i, r.error);
-    REQUIRE(r.outcome == client::Outcome::Ok);
-    REQUIRE(r.value == "v" + std::to_string(i));
-  }
-}
-
-}  // namespace
 
 TEST_CASE("kill -9 of the leader under write load loses no acknowledged write", "[integration][failover]") {
   Cluster c("leader-kill", 3, 24400);
@@ -105,7 +34,7 @@ TEST_CASE("kill -9 of the leader under write load loses no acknowledged write", 
   auto new_leader = c.wait_for_leader(30 * c.election_timeout());
   REQUIRE(new_leader.has_value());
   CHECK(*new_leader != *leader);
-  require_acked_readable(c, w.acked_keys());
+  harness::require_acked_readable(c, "w", w.acked_keys());
 }
 
 TEST_CASE("a killed follower catches up after restart", "[integration][failover]") {
@@ -142,7 +71,7 @@ TEST_CASE("every node killed and restarted keeps every acknowledged write", "[in
   }
   c.start_all(false);
   REQUIRE(c.wait_for_leader(30 * c.election_timeout()).has_value());
-  require_acked_readable(c, acked);
+  harness::require_acked_readable(c, "w", acked);
 }
 
 TEST_CASE("SIGTERM stops a node cleanly with exit code 0", "[integration][failover]") {
@@ -213,5 +142,5 @@ TEST_CASE("a paused leader is replaced and follows the new leader once resumed",
   auto now_leader = c.wait_for_leader(30 * c.election_timeout());
   REQUIRE(now_leader.has_value());
   REQUIRE(c.wait_applied(c.statuses()[*now_leader].commit, 20s));
-  require_acked_readable(c, w.acked_keys());
+  harness::require_acked_readable(c, "w", w.acked_keys());
 }

@@ -26,11 +26,14 @@
 #include <mutex>
 #include <thread>
 
+#include "tests/integration/background_writer.h"
 #include "tests/integration/cluster_harness.h"
 #include "transport/client_protocol.h"
 
 using namespace std::chrono_literals;
 using harness::Cluster;
+using harness::require_acked_readable;
+using Writer = harness::BackgroundWriter;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
@@ -77,67 +80,6 @@ std::optional<transport::ClientReply> ask(zmq::context_t& ctx, const std::string
   auto decoded = transport::decode_reply(m.to_string_view());
   if (!std::holds_alternative<transport::ClientReply>(decoded)) return std::nullopt;
   return std::get<transport::ClientReply>(decoded);
-}
-
-// Writes k0, k1, ... from its own thread until stopped, recording what was acknowledged.
-class Writer {
- public:
-  Writer(const Cluster& c, std::string prefix) : opts_(c.client_options(3s)), prefix_(std::move(prefix)) {
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~Writer() { stop(); }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  size_t acked() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return acked_.size();
-  }
-  std::vector<int> acked_keys() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return acked_;
-  }
-  std::string problems() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return std::to_string(failed_) + " writes not acknowledged, last: " + last_error_;
-  }
-  const std::string& prefix() const { return prefix_; }
-
- private:
-  void loop() {
-    zmq::context_t ctx(1);
-    client::Client cl(ctx, opts_);
-    for (int i = 0; !stop_; ++i) {
-      auto r = cl.put(prefix_ + std::to_string(i), "v" + std::to_string(i));
-      std::lock_guard<std::mutex> lock(mu_);
-      if (r.outcome == client::Outcome::Ok) {
-        acked_.push_back(i);
-      } else {
-        ++failed_;
-        last_error_ = std::string(client::to_string(r.outcome)) + ": " + r.error;
-      }
-    }
-  }
-
-  client::Options opts_;
-  std::string prefix_;
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::vector<int> acked_;
-  size_t failed_ = 0;
-  std::string last_error_;
-  std::thread thread_;
-};
-
-void require_acked_readable(Cluster& c, const std::string& prefix, const std::vector<int>& acked) {
-  client::Client cl(c.zmq_context(), c.client_options(10s));
-  for (int i : acked) {
-    auto r = cl.get(prefix + std::to_string(i), false);
-    CAPTURE(i, r.error);
-    REQUIRE(r.outcome == client::Outcome::Ok);
-    REQUIRE(r.value == "v" + std::to_string(i));
-  }
 }
 
 // --- Full disks ---
