@@ -162,6 +162,7 @@ std::string Node::init() {
   // rebuilds its state in chunks and answers requests and heartbeats in between, instead of
   // going deaf for seconds.
   rc.max_committed_size_per_ready = 1 << 20;
+  rc.lazy_commit_broadcast = true;  // see raft/config.h: one message per follower per put
   rc.applied = applied_;
   rc.seed = opts_.id * 0x9E3779B97F4A7C15ull ^
             static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());

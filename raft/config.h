@@ -40,6 +40,15 @@ struct Config {
   // least one entry); 0 means no cap. With a cap, a node restarted on a long log rebuilds
   // its state machine over several Readies and can step, tick and answer in between.
   uint64_t max_committed_size_per_ready = 0;
+  // When the leader's commit index advances and a follower has no append queued to carry
+  // it, do not send that follower an empty append just to tell it: it learns the commit
+  // from its next append or heartbeat (within heartbeat_tick). Commits never wait on this
+  // (the followers' commit index is not needed to commit), but each put then costs every
+  // follower one message, one wake-up and one Ready instead of two, which is what a lone
+  // client's latency is made of on a loaded machine. Followers apply up to one heartbeat
+  // later when the cluster goes idle. A committed conf change is always told at once (a
+  // removed member must hear of its removal while it is still sent messages).
+  bool lazy_commit_broadcast = false;
   // The last applied index, for a node restarted on existing storage.
   Index applied = 0;
   ReadOnlyOption read_only_option = ReadOnlyOption::Safe;

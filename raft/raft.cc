@@ -51,6 +51,7 @@ Raft::Raft(const Config& c, const Storage& storage)
       pre_vote_(c.pre_vote),
       max_msg_size_(c.max_size_per_msg),
       max_uncommitted_size_(c.max_uncommitted_size),
+      lazy_commit_broadcast_(c.lazy_commit_broadcast),
       logger_(c.logger ? c.logger : &null_logger()),
       rng_state_(c.seed ^ (c.id * 0x2545f4914f6cdd1dULL)),
       log_(storage, c.max_committed_size_per_ready ? c.max_committed_size_per_ready : kNoLimit),
@@ -181,6 +182,7 @@ void Raft::become_leader() {
   // There may be a conf change anywhere in the uncommitted tail; refusing new ones until
   // the whole tail is applied is safe and avoids scanning it.
   pending_conf_index_ = log_.last_index();
+  commit_flushed_ = log_.committed();
   // Raft §5.4.2 / §8: commit an empty entry of the new term, which commits every earlier
   // entry with it and lets read_index learn the commit index.
   std::vector<Entry> empty(1);
@@ -723,6 +725,10 @@ void Raft::flush_commit_bcast() {
     m.commit = std::max(m.commit, committed);
     told.push_back(m.to);
   }
+  // pending_conf_index_ is at least the index of the last conf change in the log.
+  const bool conf_change_committed = pending_conf_index_ > commit_flushed_ && pending_conf_index_ <= committed;
+  commit_flushed_ = committed;
+  if (lazy_commit_broadcast_ && !conf_change_committed) return;
   for (const auto& [id, pr] : prs_.progress()) {
     if (id != id_ && std::find(told.begin(), told.end(), id) == told.end()) send_append(id);
   }

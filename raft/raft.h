@@ -153,6 +153,7 @@ class Raft {
   bool pre_vote_;
   uint64_t max_msg_size_;
   uint64_t max_uncommitted_size_;
+  bool lazy_commit_broadcast_;
   Logger* logger_;
 
   // Persistent state (Figure 2), persisted through Ready.hard_state.
@@ -189,6 +190,9 @@ class Raft {
   // already queued for that follower (a commit the leader holds may ride on any append of its
   // term: the follower commits min(commit, last index of that append)), else sends one.
   bool commit_bcast_pending_ = false;
+  // The commit index as of the last flush_commit_bcast: a conf change committed past it is
+  // told to every follower at once, even with lazy_commit_broadcast_.
+  Index commit_flushed_ = 0;
   std::vector<Message> msgs_;
   std::vector<Message> msgs_after_append_;
   std::vector<ReadState> read_states_;

@@ -107,6 +107,8 @@ class Simulator {
     c.max_size_per_msg = chance(0.5) ? (1u << 20) : 40 + rand(400);
     c.max_inflight_msgs = chance(0.5) ? 256 : 1 + rand(8);
     if (chance(0.15)) c.max_uncommitted_size = 200 + rand(1000);
+    // From the seed, not the generator, so that adding the option kept every seed's run.
+    c.lazy_commit_broadcast = o_.seed % 2 == 1;
     const size_t n = chance(0.6) ? 3 : (chance(0.5) ? 5 : 1 + rand(2) * 3);  // 3, 5, 1 or 4
     NetworkOptions no;
     no.voters.clear();
@@ -121,7 +123,8 @@ class Simulator {
     std::ostringstream s;
     s << n << " voters, election " << c.election_tick << ", pre_vote " << c.pre_vote << ", check_quorum " << c.check_quorum
       << ", heartbeat " << c.heartbeat_tick << ", max_msg " << c.max_size_per_msg << ", inflight "
-      << c.max_inflight_msgs << ", max_uncommitted " << c.max_uncommitted_size << ", faults x"
+      << c.max_inflight_msgs << ", max_uncommitted " << c.max_uncommitted_size << ", lazy_commit "
+      << c.lazy_commit_broadcast << ", faults x"
       << fault_ << ", drop " << p_drop_ << ", dup " << p_dup_;
     setup_summary_ = s.str();
     net_ = std::make_unique<Network>(no);

@@ -1,10 +1,13 @@
 // How a leader tells its followers a new commit index: once per follower for every batch of
 // messages taken (Raft::take_msgs), however many acknowledgements moved it, riding on an
-// append already queued for that follower when there is one.
+// append already queued for that follower when there is one; with lazy_commit_broadcast
+// only on an append or heartbeat that goes out anyway, except for a committed conf change.
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <map>
 
+#include "raft/conf_change.h"
 #include "tests/unit/raft/test_util.h"
 
 using namespace raft;
@@ -27,8 +30,8 @@ Message ack(NodeId from, Index index, Term term) {
 
 // A leader 1 of five voters whose followers all acknowledged its empty entry (index 1): they
 // are in the replicate state and everything is committed and sent.
-std::unique_ptr<Node> settled_leader() {
-  auto n = new_node(1, {1, 2, 3, 4, 5});
+std::unique_ptr<Node> settled_leader(std::function<void(Config&)> tweak = {}) {
+  auto n = new_node(1, {1, 2, 3, 4, 5}, 10, 1, std::move(tweak));
   (*n)->become_candidate();
   (*n)->become_leader();
   n->persist();
@@ -142,5 +145,68 @@ TEST_CASE("a commit index reached when the leader persists its own entries goes 
   for (NodeId id : {1, 2, 3, 4, 5}) {
     CAPTURE(id);
     CHECK(c.raft(id).raft_log().committed() == index);
+  }
+}
+
+TEST_CASE("with lazy_commit_broadcast a new commit index waits for the next append or heartbeat", "[raft][commit]") {
+  use_throwing_panics();
+  auto np = settled_leader([](Config& c) { c.lazy_commit_broadcast = true; });
+  Node& n = *np;
+  const Term t = n->term();
+  REQUIRE(n->step(propose_msg(1, "a")).ok());  // entry 2
+  n.persist();
+  (void)n.read_messages();
+  REQUIRE(n->step(ack(2, 2, t)).ok());
+  REQUIRE(n->step(ack(3, 2, t)).ok());
+  REQUIRE(n->raft_log().committed() == 2);
+  CHECK(n.read_messages().empty());  // no follower is sent a message only for the commit
+
+  // One message of `type` to each follower, telling it `commit_for(follower)`.
+  auto check_one_each = [&](MT type, const std::function<Index(NodeId)>& commit_for) {
+    const auto per = by_receiver(n.read_messages());
+    for (NodeId f : {2, 3, 4, 5}) {
+      CAPTURE(f);
+      REQUIRE(per.count(f) == 1);
+      const Message& m = per.at(f).front();
+      CHECK(m.msg_type == type);
+      CHECK(m.commit == commit_for(f));
+    }
+  };
+  SECTION("the next append carries it") {
+    REQUIRE(n->step(propose_msg(1, "b")).ok());  // entry 3
+    check_one_each(MT::MsgAppend, [](NodeId) { return Index{2}; });
+  }
+  SECTION("the next heartbeat carries it to the followers that have the entry") {
+    n->tick();  // heartbeat_tick 1
+    // Never past what the follower is known to hold.
+    check_one_each(MT::MsgHeartbeat, [](NodeId f) { return Index{(f == 2 || f == 3) ? 2u : 1u}; });
+  }
+}
+
+TEST_CASE("with lazy_commit_broadcast a committed conf change is told to every follower at once", "[raft][commit]") {
+  use_throwing_panics();
+  auto np = settled_leader([](Config& c) { c.lazy_commit_broadcast = true; });
+  Node& n = *np;
+  const Term t = n->term();
+  Message prop = msg(MT::MsgPropose, 1, 1);
+  Entry cc;
+  cc.type = EntryType::ConfChange;
+  ConfChangeV2 add_learner;
+  add_learner.changes.push_back({ConfChangeType::AddLearnerNode, 6});
+  cc.data = encode_conf_change(add_learner);
+  prop.entries.push_back(cc);
+  REQUIRE(n->step(prop).ok());  // entry 2
+  n.persist();
+  (void)n.read_messages();
+  REQUIRE(n->step(ack(2, 2, t)).ok());
+  REQUIRE(n->step(ack(3, 2, t)).ok());
+  REQUIRE(n->raft_log().committed() == 2);
+  REQUIRE(n->raft_log().all_entries().back().type == EntryType::ConfChange);
+  const auto per = by_receiver(n.read_messages());
+  for (NodeId f : {2, 3, 4, 5}) {
+    CAPTURE(f);
+    REQUIRE(per.count(f) == 1);
+    CHECK(per.at(f).front().msg_type == MT::MsgAppend);
+    CHECK(per.at(f).front().commit == 2);
   }
 }
