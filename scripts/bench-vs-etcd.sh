@@ -10,7 +10,9 @@
 #     raftctl (Release, in $RAFT_BIN_DIR's build dir, default build-perf);
 #  2. physical probes: 4 KiB append + fdatasync latency on /tmp (where both keep their data)
 #     and the 64-byte loopback round trip (TCP and ZeroMQ), to judge the single-client
-#     target p50 <= 1.5 x (fsync + RTT);
+#     target p50 <= 1.5 x (fsync + RTT); and our single-client put with fsync OFF (FLOOR_RUNS
+#     runs of 5 s, default 3): what the messages and the CPU cost without any disk, the
+#     floor under the single-client latency on this machine;
 #  3. ROUNDS (default 3) alternating rounds (odd rounds ours first, even rounds etcd first),
 #     each on a fresh cluster: puts of 100-byte values at 1, 16, 64 and 256 clients, then
 #     linearizable gets at 64 clients (ours: `raftctl bench`, many clients pipelined over one
@@ -23,7 +25,7 @@
 #  5. prints the table (medians, ranges, ratios ours/etcd) and keeps raw lines in $OUT.
 # Both systems: fsync on, heartbeat 100 ms, election timeout 1000 ms (randomized up to 2x in
 # both), snapshot every 100000 entries (etcd's default --snapshot-count).
-# Env: ROUNDS (3), DURATION (s per point, 10), WARMUP (s, 1), FAILOVER_TRIALS (3),
+# Env: ROUNDS (3), DURATION (s per point, 10), WARMUP (s, 1), FAILOVER_TRIALS (3), FLOOR_RUNS (3),
 #      OUT (result dir, default /tmp/raftkv-vs-etcd-DATE), PROBES=0 skips step 2.
 #      RAFT_BIN_DIR (our binaries, default build-perf/bin), BUILD=0 uses them as they are.
 # Every process started is stopped by its PID at exit (trap), also on Ctrl-C or error.
@@ -96,6 +98,16 @@ if [ "${PROBES:-1}" = 1 ]; then
   log "physical probes (fsync, loopback round trip)"
   (cd /tmp && PARTS="fsync lat" FSYNC_WORK_DIR=/tmp timeout 300 "$SB/phys_limits.sh" 1) >"$OUT/phys.txt" 2>&1
   sed 's/^/  /' "$OUT/phys.txt" >&2
+  log "single-client put with fsync off (the floor without a disk)"
+  OURS_FSYNC=false ours_start || { log "ours: start failed"; exit 1; }
+  sleep 1
+  for i in $(seq 1 "${FLOOR_RUNS:-3}"); do
+    bench_wait_quiet 10
+    line="floor=$i $(BENCH_DURATION=5 ours_point put 1)"
+    echo "$line" >>"$RES"
+    log "$line"
+  done
+  ours_stop
 fi
 
 # ---- 3. throughput and latency
@@ -171,6 +183,8 @@ for line in open(res):
     d = kv(line)
     if 'op' in d and 'system' in d:
         pts.setdefault((d['op'], int(d['clients'])), {}).setdefault(d['system'], []).append(d)
+    elif 'floor' in d:
+        pts.setdefault('floor', []).append(d)
     elif 'trial' in d:
         fo.setdefault(d['system'], []).append(d)
 def med(rows, k):
@@ -181,6 +195,7 @@ def rng(rows, k):
     return f"{min(v):.0f}-{max(v):.0f}" if v else "-"
 print(f"\n{'workload':<12}{'ours ops/s':>11}{'etcd ops/s':>11}{'ratio':>7} | {'p50 ms ours':>11}{'etcd':>7}{'ratio':>7} | "
       f"{'p99 ms ours':>11}{'etcd':>7}{'ratio':>7} | {'p99.9 ours':>10}{'etcd':>7} | {'CPU us/op ours':>14}{'etcd':>6}  foreign_cpu_s max")
+floor = pts.pop('floor', [])
 for key in sorted(pts, key=lambda k: (k[0] != 'put', k[1])):
     o, e = pts[key].get('ours', []), pts[key].get('etcd', [])
     oo, eo = med(o, 'ops_per_s'), med(e, 'ops_per_s')
@@ -215,6 +230,10 @@ try:
         print(f"\nprobes: fdatasync p50 {f:.0f} us, TCP RTT p50 {t:.0f} us, ZeroMQ RTT p50 {z:.0f} us")
         print(f"single-client put p50: ours {o1:.0f} us; target 1.5 x (fsync + TCP RTT) = {1.5*(f+t):.0f} us "
               f"({'met' if o1 <= 1.5*(f+t) else 'NOT met'}); with the ZeroMQ RTT {1.5*(f+z):.0f} us")
+        if floor:
+            runs = ', '.join(str(round(float(r['p50']) * 1000)) for r in floor)
+            print(f"floor: ours with fsync OFF, single-client put p50 {med(floor, 'p50') * 1000:.0f} us ({runs}): "
+                  "what the messages and the CPU cost without any disk")
 except OSError:
     pass
 PY

@@ -15,6 +15,8 @@ OURS_CONF=$OURS_DIR/cluster.yaml
 OURS_ROOT=${OURS_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 OURS_BIN=${RAFT_BIN_DIR:-$OURS_ROOT/build-perf/bin}
 OURS_SNAPSHOT_ENTRIES=${OURS_SNAPSHOT_ENTRIES:-100000}
+# OURS_FSYNC=false: no fsync at all, only to measure what the transport and the CPU cost
+# without the disk (bench-vs-etcd.sh's "floor" line); never for a comparison with etcd.
 export RAFT_BIN_DIR=$OURS_BIN
 
 ours_ctl() { timeout 120 "$OURS_BIN/raftctl" --config "$OURS_CONF" "$@"; }
@@ -28,7 +30,7 @@ ours_write_config() {
     echo "tick_ms: 100"
     echo "election_ticks: 10"
     echo "heartbeat_ticks: 1"
-    echo "fsync: true"
+    echo "fsync: ${OURS_FSYNC:-true}"
     echo "snapshot_entries: $OURS_SNAPSHOT_ENTRIES"
     echo "nodes:"
     for i in 1 2 3 4 5; do
@@ -39,7 +41,9 @@ ours_write_config() {
   } >"$OURS_CONF"
 }
 
-ours_pid() { tr -dc '0-9' 2>/dev/null <"$OURS_DIR/data/node-$1/node.pid"; }
+# One pid per line: callers list the five with a loop (without the newline they ran together
+# into one number, and foreign_cpu_s counted our own nodes as other tenants).
+ours_pid() { local p; p=$(tr -dc '0-9' 2>/dev/null <"$OURS_DIR/data/node-$1/node.pid"); [ -n "$p" ] && echo "$p"; }
 
 # A pid from our pid file that is alive and really a raft-node (not a reused pid).
 ours_live_pid() {
@@ -98,12 +102,15 @@ ours_point() {
   local tf js c0 c1 x0 x1 lg
   local ticks; ticks=$(getconf CLK_TCK)
   tf=$(mktemp /tmp/raftkv-bench-time.XXXXXX)
-  c0=$(ours_cpu_ticks); x0=$(bench_foreign_ticks "$BASHPID" $(for i in 1 2 3 4 5; do ours_pid $i; done))
+  # This shell, which waits for the load generator: its CPU is loadgen_cpu_s, not foreign.
+  # ($BASHPID inside $(...) would be the substitution's own subshell.)
+  local me=$BASHPID
+  c0=$(ours_cpu_ticks); x0=$(bench_foreign_ticks "$me" $(for i in 1 2 3 4 5; do ours_pid $i; done))
   js=$(/usr/bin/time -o "$tf" -f "%U %S" timeout $((BENCH_DURATION + BENCH_WARMUP + 60)) \
         "$OURS_BIN/raftctl" --config "$OURS_CONF" --timeout 5 --json bench --clients "$clients" \
         --duration "$BENCH_DURATION" --warmup "$BENCH_WARMUP" --value-size "${VAL_SIZE:-100}" \
         --keys "${KEY_SPACE:-100000}" --read-ratio "$ratio" "$@" 2>"$OURS_DIR/bench-progress.log")
-  c1=$(ours_cpu_ticks); x1=$(bench_foreign_ticks "$BASHPID" $(for i in 1 2 3 4 5; do ours_pid $i; done))
+  c1=$(ours_cpu_ticks); x1=$(bench_foreign_ticks "$me" $(for i in 1 2 3 4 5; do ours_pid $i; done))
   lg=$(awk '{printf "%.1f", $1+$2}' "$tf" 2>/dev/null); rm -f "$tf"
   echo "$js" | python3 -c '
 import json,sys
