@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <future>
 #include <stdexcept>
 
@@ -96,10 +97,14 @@ ZapAuthenticator::Counts ZapAuthenticator::counts() const {
 }
 
 void ZapAuthenticator::rescan(Policy& p, bool log_problems) {
+  p.last_scan = Clock::now();
+  // A keys_dir that cannot be listed at the moment (moved, being replaced) keeps the keys
+  // already known rather than shutting every peer out; deleting a .pub is how a key is revoked.
+  std::error_code ec;
+  if (!p.names_by_key.empty() && !std::filesystem::is_directory(p.keys_dir, ec)) return;
   std::vector<std::string> problems;
   p.names_by_key.clear();
   for (auto& [name, key] : scan_public_keys(p.keys_dir, p.prefixes, &problems)) p.names_by_key[key] = name;
-  p.last_scan = Clock::now();
   // Only at start: a rescan is triggered by unknown clients, who must not make the log grow.
   if (log_problems)
     for (const auto& why : problems) spdlog::warn("{} socket: skipping a public key: {}", p.label, why);
@@ -153,11 +158,11 @@ std::vector<std::string> ZapAuthenticator::answer(const std::vector<zmq::message
   char z85[kZ85KeyChars + 1] = {};
   zmq_z85_encode(z85, static_cast<const uint8_t*>(request[6].data()), 32);
   const std::string key = z85;
+  // Known or not, a key is checked against keys_dir as it is now (at most one scan per
+  // kRescanInterval): a .pub copied there is admitted, and one deleted is refused, at the next
+  // handshake.
+  if (Clock::now() - p.last_scan >= kRescanInterval) rescan(p, false);
   auto found = p.names_by_key.find(key);
-  if (found == p.names_by_key.end() && Clock::now() - p.last_scan >= kRescanInterval) {
-    rescan(p, false);
-    found = p.names_by_key.find(key);
-  }
   if (found != p.names_by_key.end()) {
     ++counts_.admitted;
     return reply("200", "OK", found->second);

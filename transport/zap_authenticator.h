@@ -10,11 +10,13 @@
 // Each server socket registers a policy and puts the returned domain in ZMQ_ZAP_DOMAIN; the
 // peer ROUTER and the client ROUTER thus get different policies in one context. A policy
 // admits the public keys of <keys_dir>/<prefix>*.pub for its prefixes (peer socket: "node-",
-// client socket: "node-" and "client-"). A key not known is looked up again in keys_dir at
-// most once per kRescanInterval (so a member added later is admitted once its .pub is copied
-// there, without a restart), then refused: the handshake fails, and a line with the address
-// and a short fingerprint of the key (never more) is logged, at most one per kLogInterval per
-// policy with a count of the others. A request for an unknown domain is refused.
+// client socket: "node-" and "client-"). Each handshake is checked against keys_dir as it is
+// now, rescanned at most once per kRescanInterval: a member added later is admitted once its
+// .pub is copied there, and a key whose .pub is deleted is refused from its next handshake,
+// without a restart (connections already open stay open: ZAP is only asked at handshakes).
+// A refused handshake fails, and a line with the address and a short fingerprint of the key
+// (never more) is logged, at most one per kLogInterval per policy with a count of the others.
+// A request for an unknown domain is refused.
 //
 // Why a thread rather than the node loop: libzmq's I/O thread waits for the ZAP reply in the
 // middle of a handshake; a thread answers in microseconds whatever the node loop is doing

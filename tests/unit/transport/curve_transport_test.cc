@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <thread>
 
 #include "tests/unit/transport/test_messages.h"
 #include "transport/codec.h"
@@ -108,6 +109,33 @@ TEST_CASE("a CURVE peer whose key is not in keys_dir is refused until its .pub i
   // interval) is admitted without restarting node 1.
   copy_pub(outsider_keys.path, keys.path, 3);
   REQUIRE(gets_through(*outsider, *a, 10s));
+}
+
+TEST_CASE("a CURVE peer whose .pub is deleted from keys_dir is refused from its next handshake", "[curve_transport]") {
+  TempDir keys, member_keys;
+  make_keys(keys.path, 1);
+  make_keys(member_keys.path, 3);
+  copy_pub(keys.path, member_keys.path, 1);
+  copy_pub(member_keys.path, keys.path, 3);
+  zmq::context_t ctx(1);
+  auto zap = transport::ZapAuthenticator::for_context(ctx);
+  auto a = curve_transport(ctx, 1, keys.path);
+  auto member = curve_transport(ctx, 3, member_keys.path);
+  member->set_peer(1, a->bound_endpoint());
+  REQUIRE(gets_through(*member, *a, 5s));
+
+  // Revoked: its .pub leaves node 1's keys_dir. The next connection, made after the rescan
+  // interval, is refused by the authenticator without restarting node 1.
+  std::filesystem::remove(keys.path + "/" + transport::node_key_name(3) + ".pub");
+  const auto refused_before = zap->counts().refused;
+  // Not a synchronisation: the authenticator's cache must be older than the interval.
+  std::this_thread::sleep_for(transport::ZapAuthenticator::kRescanInterval + 100ms);
+  member->remove_peer(1);
+  member->set_peer(1, a->bound_endpoint());
+  const auto received_before = a->stats().received;
+  REQUIRE_FALSE(gets_through(*member, *a, 1500ms));
+  CHECK(zap->counts().refused > refused_before);
+  CHECK(a->stats().received == received_before);
 }
 
 TEST_CASE("a peer without the server's public key is absent and says why", "[curve_transport]") {
