@@ -248,6 +248,9 @@ int Node::run(int stop_fd) {
     }
     if (items[2].revents & ZMQ_POLLIN) {
       spdlog::info("stop requested: shutting down (applied {}, commit {})", applied_, hard_state_.commit);
+      // A clean stop leaves the latest commit index on disk, so that a restart re-applies
+      // everything at once. Best effort: a failure here loses nothing.
+      if (commit_unwritten_) (void)store_->persist(nullptr, {}, hard_state_, true);
       fail_pending("the node is shutting down");
       return 0;
     }
@@ -675,10 +678,23 @@ bool Node::handle_ready() {
   // clients, before this Ready's own write, so that a reply never waits for the fsync of
   // later entries. With a snapshot the order stays restore-then-apply.
   if (!has_snapshot) apply_entries(rd.committed_entries);
-  if (has_snapshot || !rd.entries.empty() || rd.hard_state) {
-    std::optional<raft::HardState> hs = rd.hard_state;
+  // A hard state that differs only in its commit index is not written on its own: the commit
+  // index may lag on disk (a restarted node learns it again from the leader, and the core
+  // takes what was applied as committed), so it rides on the next write of entries, a
+  // snapshot, a term or a vote. One write per Ready instead of two on a leader at one client.
+  std::optional<raft::HardState> hs = rd.hard_state;
+  if (hs) {
+    const bool commit_only = hs->term == hard_state_.term && hs->vote == hard_state_.vote;
+    hard_state_ = *hs;
+    if (commit_only && !has_snapshot && rd.entries.empty()) {
+      commit_unwritten_ = true;
+      hs.reset();
+    }
+  }
+  if (has_snapshot || !rd.entries.empty() || hs) {
+    if (commit_unwritten_) hs = hard_state_;
     if (!persist(has_snapshot ? &rd.snapshot : nullptr, rd.entries, hs, rd.must_sync)) return false;
-    if (hs) hard_state_ = *hs;
+    commit_unwritten_ = false;
   }
 
   send_messages(rd.persisted_messages);
@@ -698,7 +714,7 @@ bool Node::handle_ready() {
   raft::LightReady light = raw_->advance(std::move(rd));
   if (light.commit_index) {
     hard_state_.commit = *light.commit_index;
-    if (!persist(nullptr, {}, hard_state_, false)) return false;
+    commit_unwritten_ = true;  // written with the next entries (see above)
   }
   send_messages(light.messages);
   apply_entries(light.committed_entries);

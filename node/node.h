@@ -9,9 +9,10 @@
 //      Ready: batching), linearizable gets on the leader share one read_index per iteration,
 //      serializable gets and status are answered at once, followers answer NotLeader;
 //   4. if the RawNode has a Ready: send rd.messages; persist snapshot + entries + hard state
-//      with ONE LogStore::persist call; send rd.persisted_messages; restore the KV state
-//      from rd.snapshot; apply rd.committed_entries; answer rd.read_states; advance; handle
-//      the LightReady (persist its commit, send, apply); advance_apply;
+//      with ONE LogStore::persist call (a change of the commit index alone is not written
+//      by itself: it rides on the next write); send rd.persisted_messages; restore the KV
+//      state from rd.snapshot; apply rd.committed_entries; answer rd.read_states; advance;
+//      handle the LightReady (note its commit, send, apply); advance_apply;
 //   5. every snapshot_entries applied entries, snapshot the KV state (log compaction).
 //
 // Invariants: kv_ reflects exactly the entries up to applied_ (after each step 4);
@@ -148,7 +149,8 @@ class Node {
   std::unique_ptr<ClientService> clients_;
   KvStateMachine kv_;
 
-  raft::HardState hard_state_;     // last persisted
+  raft::HardState hard_state_;     // the latest; on disk too unless commit_unwritten_
+  bool commit_unwritten_ = false;  // hard_state_.commit is ahead of the one on disk
   raft::ConfState conf_state_;     // membership after the last applied conf change
   raft::Index applied_ = 0;
   raft::Index last_snapshot_index_ = 0;
