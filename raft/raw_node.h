@@ -100,8 +100,8 @@ class RawNode {
   // Proposes a membership change. Only one may be pending, and a joint configuration must be
   // left first (ProposalDropped otherwise: retry later); a change that can never apply to the
   // current membership (removing the last voter, leaving a joint configuration that does not
-  // exist, undecodable) is ConfigInvalid. The change takes effect when the application calls apply_conf_change after the entry
-  // is committed.
+  // exist, undecodable) is ConfigInvalid. The change takes effect when the application calls
+  // apply_conf_change after the entry is committed.
   Result<void> propose_conf_change(std::string context, const ConfChange& cc);
   Result<void> propose_conf_change(std::string context, const ConfChangeV2& cc);
   // Applies a committed membership change; returns the resulting membership, which the

@@ -154,22 +154,17 @@ bool PeerTransport::send(const raft::Message& m) {
     delayed_.push(Delayed{std::chrono::steady_clock::now() + delay, delayed_count_++, m.to, std::move(bytes)});
     return true;
   }
-  return send_frame(m.to, bytes);
+  return send_frame(m.to, it->second, bytes);
 }
 
-bool PeerTransport::send_frame(raft::NodeId to, const std::string& bytes) {
-  auto it = peers_.find(to);
-  if (it == peers_.end()) {
-    drop(stats_.dropped_send, "no peer " + std::to_string(to));
-    return false;
-  }
+bool PeerTransport::send_frame(raft::NodeId to, Peer& peer, const std::string& bytes) {
   try {
-    if (!it->second.socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
+    if (!peer.socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
       drop(stats_.dropped_send, "peer " + std::to_string(to) + " not connected or its queue is full");
-      note_send_failure(to, it->second);
+      note_send_failure(to, peer);
       return false;
     }
-    it->second.failing_since = {};
+    peer.failing_since = {};
   } catch (const zmq::error_t& e) {
     drop(stats_.dropped_send, "send to peer " + std::to_string(to) + " failed: " + e.what());
     return false;
@@ -227,9 +222,14 @@ void PeerTransport::set_delay(std::chrono::milliseconds max_delay) { max_delay_ 
 size_t PeerTransport::flush_delayed() {
   const auto now = std::chrono::steady_clock::now();
   while (!delayed_.empty() && delayed_.top().due <= now) {
-    // A peer removed meanwhile makes send_frame drop the message: a lost message, as on a
-    // real network. The send result is not reported to Raft (the message is long gone).
-    send_frame(delayed_.top().to, delayed_.top().bytes);
+    // A peer removed meanwhile loses the message, as a real network would. The send result is
+    // not reported to Raft (the message is long gone).
+    const Delayed& d = delayed_.top();
+    if (auto it = peers_.find(d.to); it != peers_.end()) {
+      send_frame(d.to, it->second, d.bytes);
+    } else {
+      drop(stats_.dropped_send, "no peer " + std::to_string(d.to));
+    }
     delayed_.pop();
   }
   return delayed_.size();

@@ -137,8 +137,8 @@ class PeerTransport {
   };
 
   void drop(uint64_t& counter, std::string why);
-  // Puts an encoded frame on the peer's socket (counted in stats_).
-  bool send_frame(raft::NodeId to, const std::string& bytes);
+  // Puts an encoded frame on peer `to`'s socket (counted in stats_).
+  bool send_frame(raft::NodeId to, Peer& peer, const std::string& bytes);
   // A new DEALER connected to `raft_endpoint`; nullopt (last_problem_ says why) on failure.
   std::optional<zmq::socket_t> open_dealer(raft::NodeId id, const std::string& raft_endpoint);
   void note_send_failure(raft::NodeId id, Peer& p);

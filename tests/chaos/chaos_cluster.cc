@@ -91,6 +91,10 @@ void ChaosCluster::set_network(uint64_t id, NetworkFaults n) {
 
 NetworkFaults ChaosCluster::network(uint64_t id) const {
   std::lock_guard<std::mutex> lock(mu_);
+  return network_locked(id);
+}
+
+NetworkFaults ChaosCluster::network_locked(uint64_t id) const {
   auto it = network_.find(id);
   return it == network_.end() ? opts_.network : it->second;
 }
@@ -161,8 +165,7 @@ void ChaosCluster::start(uint64_t id) {
   args.push_back(nullptr);
   // The environment is built before fork: the child of a multi-threaded process may only
   // call async-signal-safe functions, so it cannot setenv().
-  const auto net_it = network_.find(id);
-  const NetworkFaults net = net_it == network_.end() ? opts_.network : net_it->second;
+  const NetworkFaults net = network_locked(id);
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) {
     const std::string var(*e);

@@ -105,6 +105,7 @@ class ChaosCluster {
 
  private:
   void write_config(const std::string& path, const std::vector<uint64_t>& members) const;
+  NetworkFaults network_locked(uint64_t id) const;  // network(id) with mu_ held
 
   ChaosClusterOptions opts_;
   std::string dir_;

@@ -53,6 +53,20 @@ bool connect_through(PeerTransport& a, PeerTransport& b, std::vector<raft::Messa
   return false;
 }
 
+// Transport 1 sending to transport 2 on one context, already connected (a first message got
+// through), with nothing received left over: the start of the fault-hook tests.
+struct ConnectedPair {
+  zmq::context_t ctx;
+  PeerTransport a{ctx, 1, kCluster, kAnyPort};
+  PeerTransport b{ctx, 2, kCluster, kAnyPort};
+  std::vector<raft::Message> got;
+  ConnectedPair() {
+    a.set_peer(2, b.bound_endpoint());
+    REQUIRE(connect_through(a, b, got));
+    got.clear();
+  }
+};
+
 // Binds a transport at a fixed endpoint, retrying while the port is still held by a socket
 // that was just closed (ZeroMQ closes asynchronously).
 std::unique_ptr<PeerTransport> bind_retry(zmq::context_t& ctx, raft::NodeId id, const std::string& endpoint) {
@@ -278,13 +292,10 @@ TEST_CASE("a restarted peer with the same id gets messages again", "[peer_transp
 }
 
 TEST_CASE("the drop-rate hook loses messages silently and can be turned off", "[peer_transport]") {
-  zmq::context_t ctx;
-  PeerTransport a(ctx, 1, kCluster, kAnyPort);
-  PeerTransport b(ctx, 2, kCluster, kAnyPort);
-  a.set_peer(2, b.bound_endpoint());
-  std::vector<raft::Message> got;
-  REQUIRE(connect_through(a, b, got));
-  got.clear();
+  ConnectedPair pair;
+  PeerTransport& a = pair.a;
+  PeerTransport& b = pair.b;
+  std::vector<raft::Message>& got = pair.got;
   a.set_drop_rate(1.0, 1);
   for (int i = 0; i < 50; ++i) CHECK(a.send(small_message(1, 2, 1000 + i)));
   CHECK(a.stats().dropped_fault == 50);
@@ -310,13 +321,10 @@ TEST_CASE("set_peer with a malformed endpoint does not throw and adds no peer", 
 
 TEST_CASE("the delay hook holds messages until they are due, delivers them all and reorders them",
           "[peer_transport]") {
-  zmq::context_t ctx;
-  PeerTransport a(ctx, 1, kCluster, kAnyPort);
-  PeerTransport b(ctx, 2, kCluster, kAnyPort);
-  a.set_peer(2, b.bound_endpoint());
-  std::vector<raft::Message> got;
-  REQUIRE(connect_through(a, b, got));
-  got.clear();
+  ConnectedPair pair;
+  PeerTransport& a = pair.a;
+  PeerTransport& b = pair.b;
+  std::vector<raft::Message>& got = pair.got;
   a.set_delay(30ms);
   const auto sent_at = Clock::now();
   for (int i = 0; i < 100; ++i) REQUIRE(a.send(small_message(1, 2, 1000 + i)));
