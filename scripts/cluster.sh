@@ -62,7 +62,7 @@ load_config() {
     echo "$out" >&2
     exit 2
   fi
-  data_dir=$(awk '$1=="data_dir"{ $1=""; sub(/^ /,""); print }' <<<"$out")
+  data_dir=$(sed -n 's/^data_dir //p' <<<"$out")
   tick_ms=$(awk '$1=="tick_ms"{print $2}' <<<"$out")
   election_ticks=$(awk '$1=="election_ticks"{print $2}' <<<"$out")
   all_ids=$(awk '$1=="node"{print $2}' <<<"$out" | xargs)
@@ -90,8 +90,8 @@ live_pid() {
   cmdline=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 0
   grep -qx -- "--id" <<<"$cmdline" || return 0
   [[ $(basename "$(head -n1 <<<"$cmdline")") == raft-node ]] || return 0
-  grep -A1 -x -- "--id" <<<"$cmdline" | tail -n1 | grep -qx -- "$1" || return 0
-  grep -A1 -x -- "--config" <<<"$cmdline" | tail -n1 | grep -qx -- "$config" || return 0
+  grep -A1 -x -- "--id" <<<"$cmdline" | tail -n1 | grep -qxF -- "$1" || return 0
+  grep -A1 -x -- "--config" <<<"$cmdline" | tail -n1 | grep -qxF -- "$config" || return 0
   echo "$pid"
 }
 
@@ -123,6 +123,7 @@ start_node() {  # id bootstrap(0|1)
   # setsid: the node must not receive the terminal's Ctrl-C meant for this script.
   setsid "$raft_node" "${args[@]}" >>"$d/node.log" 2>&1 </dev/null &
   echo $! >"$d/node.pid"
+  started_pid[$id]=$!
   local msg="node $id: started (pid $!)"
   [ "$2" = 1 ] && msg+=", bootstrapping a new cluster"
   echo "$msg"
@@ -168,17 +169,48 @@ signal_node() {  # id signal label
   echo "node $1: $3 (pid $pid)"
 }
 
+# Nodes this run started (id -> pid: this script is their parent, so `wait` gives their
+# exit status), and whether one of them exited on its own.
+declare -A started_pid=()
+node_failed=0
+
+# Reports every node this run started that has exited since: which node, how it ended and
+# the end of its log. A node that cannot start must say why, not leave a silent timeout.
+report_exits() {
+  local id pid code how
+  for id in "${!started_pid[@]}"; do
+    pid=${started_pid[$id]}
+    [ -n "$(live_pid "$id")" ] && continue
+    code=0
+    wait "$pid" 2>/dev/null || code=$?
+    if [ "$code" -gt 128 ]; then how="was killed by signal $(kill -l $((code - 128)) 2>/dev/null || echo $((code - 128)))"
+    else how="exited with code $code"; fi
+    echo "node $id: $how (pid $pid); last lines of $(node_dir "$id")/node.log:" >&2
+    tail -n 10 "$(node_dir "$id")/node.log" 2>/dev/null | sed 's/^/    /' >&2 || true
+    unset "started_pid[$id]"
+    node_failed=1
+  done
+}
+
 wait_for_leader() {
-  # Bounded: a few election timeouts, at least 10 s.
+  # Bounded: a few election timeouts, at least 10 s. Gives up at once when every node this
+  # run started has exited.
   local limit=$(( (tick_ms * election_ticks * 8) / 1000 ))
   [ "$limit" -lt 10 ] && limit=10
-  local end=$((SECONDS + limit))
+  local end=$((SECONDS + limit)) started=${#started_pid[@]}
   while [ $SECONDS -lt "$end" ]; do
+    report_exits
+    if [ "$started" -gt 0 ] && [ ${#started_pid[@]} -eq 0 ]; then
+      echo "cluster.sh: every node started by this command has exited" >&2
+      return 1
+    fi
     if "$raftctl" --config "$config" --timeout 1 status --json 2>/dev/null | grep -q '"role":"leader"'; then
+      report_exits
       return 0
     fi
     sleep 0.2
   done
+  report_exits
   return 1
 }
 
@@ -212,18 +244,9 @@ case $verb in
     bootstrap=0
     any_data || bootstrap=1
     for id in "${ids[@]}"; do start_node "$id" "$bootstrap"; done
-    sleep 0.3
-    failed=0
-    for id in "${ids[@]}"; do
-      if [ -z "$(live_pid "$id")" ]; then
-        echo "node $id: exited at once; last lines of $(node_dir "$id")/node.log:" >&2
-        tail -n 5 "$(node_dir "$id")/node.log" >&2 || true
-        failed=1
-      fi
-    done
     if wait_for_leader; then
       "$raftctl" --config "$config" --timeout 2 status || true
-      exit $failed
+      exit $node_failed
     fi
     echo "cluster.sh: no leader was elected in time" >&2
     "$raftctl" --config "$config" --timeout 1 status >&2 || true
@@ -257,7 +280,7 @@ case $verb in
     bootstrap=0
     any_data || bootstrap=1
     for id in "${ids[@]}"; do start_node "$id" "$bootstrap"; done
-    if wait_for_leader; then "$raftctl" --config "$config" --timeout 2 status || true; exit 0; fi
+    if wait_for_leader; then "$raftctl" --config "$config" --timeout 2 status || true; exit $node_failed; fi
     echo "cluster.sh: no leader was elected in time" >&2
     exit 1
     ;;

@@ -4,7 +4,8 @@
 #
 # Environment:
 #   SANITIZE=address,undefined  also build in build-asan/ and run the unit and sim tiers there
-#   SIM_SEEDS / SIM_STEPS       size of the randomized simulation (see tests/sim/README)
+#   ASAN_SIM_SEEDS=100          seeds of the simulation in that sanitizer build
+#   SIM_SEEDS / SIM_STEPS       size of the randomized simulation (see tests/sim/README.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tests/chaos/emergency.h"
+#include "tests/integration/cluster_harness.h"
 
 namespace chaos {
 namespace {
@@ -20,11 +21,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-std::string describe_status(int status) {
-  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return std::string("killed by signal ") + strsignal(WTERMSIG(status));
-  return "stopped";
-}
 
 }  // namespace
 
@@ -39,13 +35,48 @@ ChaosCluster::ChaosCluster(ChaosClusterOptions opts) : opts_(std::move(opts)), c
   const pid_t me = getpid();
   subnet_ = 20 + static_cast<int>(me % 200);
   port_ = 30000 + static_cast<int>((me / 200) % 1000) * 2;
-  separate_uids_ = geteuid() == 0;
   emergency::install();
 
   std::filesystem::create_directories(dir_ + "/data");
   chmod((dir_ + "/data").c_str(), 0755);
   config_path_ = dir_ + "/cluster.yaml";
   write_config(config_path_, ids());
+  // The copy the nodes run: the original usually sits under a private folder.
+  std::filesystem::create_directories(dir_ + "/bin");
+  node_bin_ = dir_ + "/bin/raft-node";
+  std::filesystem::copy_file(opts_.raft_node_bin, node_bin_);
+  chmod((dir_ + "/bin").c_str(), 0755);
+  chmod(node_bin_.c_str(), 0755);
+
+  if (geteuid() != 0) {
+    why_shared_uid_ = "not root: nodes cannot run under their own uids";
+  } else {
+    why_shared_uid_ = check_uid_access(uid_t{kUidBase + 1});
+    separate_uids_ = why_shared_uid_.empty();
+  }
+}
+
+std::string ChaosCluster::check_uid_access(uid_t u) const {
+  const pid_t pid = fork();
+  if (pid < 0) return "fork failed";
+  if (pid == 0) {
+    // Only async-signal-safe calls here (the parent may have threads).
+    if (setuid(u) != 0) _exit(1);
+    if (access(node_bin_.c_str(), X_OK) != 0) _exit(2);
+    if (access(config_path_.c_str(), R_OK) != 0) _exit(3);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const std::string who = "uid " + std::to_string(u);
+  switch (code) {
+    case 0: return "";
+    case 1: return "cannot switch to " + who;
+    case 2: return who + " cannot execute " + node_bin_;
+    case 3: return who + " cannot read " + config_path_;
+    default: return "the check of " + who + " " + harness::describe_exit(status);
+  }
 }
 
 ChaosCluster::~ChaosCluster() {
@@ -158,7 +189,7 @@ void ChaosCluster::start(uint64_t id) {
   }
   // --bootstrap is ignored by a node with data, and every node of a fresh cluster gets it; a
   // wiped node is a new member that waits to be added by push-config.
-  std::vector<std::string> argv{RAFT_NODE_BIN, "--config", config_path_, "--id", std::to_string(id)};
+  std::vector<std::string> argv{node_bin_, "--config", config_path_, "--id", std::to_string(id)};
   if (!no_bootstrap_.count(id)) argv.push_back("--bootstrap");
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -253,8 +284,11 @@ void ChaosCluster::reap() {
         // A removed member stopping itself: the membership fault expected it.
         may_exit_.erase(it->first);
       } else {
+        std::string tail = harness::tail_lines(log_path(it->first), 10);
+        if (tail.empty()) tail = "(empty: the process wrote nothing, e.g. it could not be executed)\n";
         crashes_.push_back("node " + std::to_string(it->first) + " (pid " + std::to_string(it->second) + ") " +
-                         describe_status(status) + " without being told to");
+                           harness::describe_exit(status) + " without being told to; last lines of " +
+                           log_path(it->first) + ":\n" + tail);
       }
       emergency::remove_pid(it->second);
       paused_.erase(it->first);
@@ -312,6 +346,17 @@ std::optional<uint64_t> ChaosCluster::leader(std::chrono::milliseconds timeout) 
 std::optional<uint64_t> ChaosCluster::wait_for_leader(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (true) {
+    size_t alive = 0;
+    for (auto id : ids()) alive += running(id) ? 1 : 0;  // reaps, so crashes_ is current
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!crashes_.empty() && alive < ids().size() / 2 + 1) {
+        std::string why = "no leader can be elected: only " + std::to_string(alive) + " of " +
+                          std::to_string(ids().size()) + " nodes are running\n";
+        for (const auto& c : crashes_) why += c;
+        throw harness::NodeExited(why);
+      }
+    }
     if (auto l = leader()) return l;
     if (Clock::now() >= deadline) return std::nullopt;
     std::this_thread::sleep_for(50ms);

@@ -6,6 +6,13 @@
 // matched by the sending socket's owner (the node) and its destination address (the peer).
 // Without root the nodes run as the current user and partitions are unavailable.
 //
+// Those uids own nothing on the machine: they cannot traverse a private (0700) folder such as
+// the home folder a checkout usually sits in. So everything a node needs is in the run
+// directory the cluster creates under /tmp (0755): the cluster file, the data and a copy of
+// the raft-node binary. Before relying on separate uids the constructor checks that such a
+// uid can execute that copy and read the cluster file; if not, the nodes run as the current
+// user and why_shared_uid() says why (partitions are then unavailable, see Firewall).
+//
 // The cluster owns every process it starts: the destructor SIGKILLs and reaps them all, the
 // children die with the test process (PR_SET_PDEATHSIG), and their pids are also published to
 // the signal-safe emergency cleanup (emergency.h). A node that exits without having been told
@@ -49,6 +56,8 @@ struct ChaosClusterOptions {
   // Every node's network for the whole run, underneath every other fault: a little loss,
   // delay and reordering.
   NetworkFaults network{0.02, 2};
+  // The raft-node to run; the cluster runs a copy of it from its run directory.
+  std::string raft_node_bin = RAFT_NODE_BIN;
 };
 
 class ChaosCluster {
@@ -67,6 +76,10 @@ class ChaosCluster {
   int client_port() const { return port_ + 1; }
   uid_t uid(uint64_t id) const;
   bool separate_uids() const { return separate_uids_; }
+  // Why the nodes share the current uid ("" when they run under their own).
+  const std::string& why_shared_uid() const { return why_shared_uid_; }
+  // The binary the nodes run (the copy in the run directory).
+  const std::string& node_bin() const { return node_bin_; }
   std::string log_path(uint64_t id) const;
   std::chrono::milliseconds election_timeout() const;
 
@@ -98,6 +111,8 @@ class ChaosCluster {
   std::map<uint64_t, transport::NodeStatus> statuses(std::chrono::milliseconds timeout);
   // The node every reachable running member agrees is leader (and which says so), if any.
   std::optional<uint64_t> leader(std::chrono::milliseconds timeout = std::chrono::milliseconds(300));
+  // Throws harness::NodeExited (naming each crashed node, its exit status and the end of its
+  // log) as soon as crashes leave too few nodes running for a majority.
   std::optional<uint64_t> wait_for_leader(std::chrono::milliseconds timeout);
   // The reachable node that says it is leader at the highest term (during a partition an
   // old leader may still believe it leads its minority), if any.
@@ -105,6 +120,8 @@ class ChaosCluster {
 
  private:
   void write_config(const std::string& path, const std::vector<uint64_t>& members) const;
+  // "" if uid `u` can execute node_bin_ and read the cluster file, else what it cannot do.
+  std::string check_uid_access(uid_t u) const;
   NetworkFaults network_locked(uint64_t id) const;  // network(id) with mu_ held
 
   ChaosClusterOptions opts_;
@@ -113,6 +130,8 @@ class ChaosCluster {
   int subnet_ = 0;
   int port_ = 0;
   bool separate_uids_ = false;
+  std::string why_shared_uid_;
+  std::string node_bin_;
   mutable std::mutex mu_;  // guards pids_, paused_, crashes_ (the nemesis and the checker share them)
   std::map<uint64_t, pid_t> pids_;
   std::set<uint64_t> paused_;

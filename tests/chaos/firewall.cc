@@ -38,7 +38,7 @@ void delete_stale_tables() {
 Firewall::Firewall(const ChaosCluster& cluster) : cluster_(cluster) {
   table_ = "raftchaos_" + std::to_string(getpid());
   if (!cluster_.separate_uids()) {
-    why_ = "not root: nodes cannot run under their own uids";
+    why_ = cluster_.why_shared_uid();
     return;
   }
   if (!std::filesystem::exists(kNft)) {

@@ -36,6 +36,21 @@ void close_inherited_fds() {
 
 }  // namespace
 
+std::string describe_exit(int status) {
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("killed by signal ") + strsignal(WTERMSIG(status));
+  return "stopped";
+}
+
+std::string tail_lines(const std::string& path, size_t lines) {
+  std::istringstream in(read_file(path));
+  std::vector<std::string> all;
+  for (std::string l; std::getline(in, l);) all.push_back(l);
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) out += all[i] + "\n";
+  return out;
+}
+
 bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (true) {
@@ -118,6 +133,7 @@ Cluster::~Cluster() {
   }
   if (std::uncaught_exceptions() > 0) {
     std::cerr << "== " << test_name_ << " failed; data kept in " << dir_ << "\n";
+    for (const auto& [id, report] : exits_) std::cerr << "-- " << report.substr(0, report.find('\n')) << "\n";
     for (int id = 1; id <= nodes_; ++id) {
       std::istringstream lines(log(id));
       std::vector<std::string> all;
@@ -151,6 +167,7 @@ std::chrono::milliseconds Cluster::election_timeout() const {
 
 void Cluster::start(uint64_t id, bool bootstrap) {
   if (running(id)) throw std::logic_error("node " + std::to_string(id) + " is already running");
+  exits_.erase(id);
   std::filesystem::create_directories(node_dir(id));
   const std::string log_path = node_dir(id) + "/node.log";
   std::vector<std::string> argv{RAFT_NODE_BIN, "--config", config_path_, "--id", std::to_string(id)};
@@ -183,11 +200,13 @@ void Cluster::start_all(bool bootstrap) {
 void Cluster::kill(uint64_t id, int sig) {
   auto it = pids_.find(id);
   if (it == pids_.end()) return;
+  if (sig != SIGSTOP && sig != SIGCONT) told_.insert(id);
   ::kill(it->second, sig);
   if (sig == SIGKILL) {
     int status;
     waitpid(it->second, &status, 0);
     pids_.erase(it);
+    told_.erase(id);
   }
 }
 
@@ -195,6 +214,7 @@ int Cluster::stop(uint64_t id, std::chrono::milliseconds timeout) {
   auto it = pids_.find(id);
   if (it == pids_.end()) return -1;
   const pid_t pid = it->second;
+  told_.insert(id);
   ::kill(pid, SIGTERM);
   const auto deadline = Clock::now() + timeout;
   int status = 0;
@@ -203,18 +223,40 @@ int Cluster::stop(uint64_t id, std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(10ms);
   }
   pids_.erase(it);
+  told_.erase(id);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 bool Cluster::running(uint64_t id) {
-  auto it = pids_.find(id);
-  if (it == pids_.end()) return false;
-  int status;
-  if (waitpid(it->second, &status, WNOHANG) == it->second) {
-    pids_.erase(it);
-    return false;
+  reap();
+  return pids_.count(id) > 0;
+}
+
+void Cluster::reap() {
+  for (auto it = pids_.begin(); it != pids_.end();) {
+    int status = 0;
+    if (waitpid(it->second, &status, WNOHANG) != it->second) {
+      ++it;
+      continue;
+    }
+    if (!told_.erase(it->first)) exits_[it->first] = exit_report(it->first, it->second, status);
+    it = pids_.erase(it);
   }
-  return true;
+}
+
+std::string Cluster::exit_report(uint64_t id, pid_t pid, int status) const {
+  const std::string log_path = node_dir(id) + "/node.log";
+  std::string tail = tail_lines(log_path, 10);
+  if (tail.empty()) tail = "(empty: the process wrote nothing, e.g. it could not be executed)\n";
+  return "node " + std::to_string(id) + " (pid " + std::to_string(pid) + ") " + describe_exit(status) +
+         " without being told to; last lines of " + log_path + ":\n" + tail;
+}
+
+std::vector<std::string> Cluster::unexpected_exits() {
+  reap();
+  std::vector<std::string> out;
+  for (const auto& [id, report] : exits_) out.push_back(report);
+  return out;
 }
 
 pid_t Cluster::pid(uint64_t id) const {
@@ -247,9 +289,15 @@ std::optional<uint64_t> Cluster::wait_for_leader(std::chrono::milliseconds timeo
   wait_until(
       [&] {
         leader.reset();
-        auto st = statuses(300ms);
         size_t alive = 0;
         for (auto id : ids()) alive += running(id) ? 1 : 0;
+        if (!exits_.empty() && alive < ids().size() / 2 + 1) {
+          std::string why = "no leader can be elected: only " + std::to_string(alive) + " of " +
+                            std::to_string(ids().size()) + " nodes are running\n";
+          for (const auto& [id, report] : exits_) why += report;
+          throw NodeExited(why);
+        }
+        auto st = statuses(300ms);
         if (st.size() < alive) return false;
         uint64_t agreed = 0;
         for (auto& [id, s] : st) {

@@ -8,7 +8,11 @@
 // even if it is killed by a CTest timeout. When a test fails (an exception is unwinding) the
 // tail of every node log is printed and the directory is kept.
 //
-// Waits are polls with deadlines (wait_until), never bare sleeps.
+// Waits are polls with deadlines (wait_until), never bare sleeps. A node that exits without
+// being told to (kill/stop) is remembered with its exit status; wait_for_leader gives up at
+// once, throwing NodeExited with each such node's status and the end of its log, when the
+// nodes still alive can no longer form a majority (no leader can come), and a failing test
+// prints the same report.
 #pragma once
 
 #include <sys/types.h>
@@ -18,6 +22,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -37,6 +43,15 @@ struct ClusterOptions {
   int heartbeat_ticks = 2;
   bool fsync = true;
   uint64_t snapshot_entries = 10000;
+};
+
+// "exited with code 1", "killed by signal Killed": a waitpid() status in words.
+std::string describe_exit(int status);
+// The last `lines` lines of a file ("" if it cannot be read).
+std::string tail_lines(const std::string& path, size_t lines);
+// Thrown by wait_for_leader when nodes exited on their own and too few are left to elect.
+struct NodeExited : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 // Polls `cond` every 20 ms until it holds or `timeout` passes; returns its last value.
@@ -76,6 +91,9 @@ class Cluster {
   bool running(uint64_t id);
   pid_t pid(uint64_t id) const;
   std::string log(uint64_t id) const;
+  // Nodes that exited without being told to since their last start, and how:
+  // "node 3 (pid 123) exited with code 126 without being told to; last lines of .../node.log: ..."
+  std::vector<std::string> unexpected_exits();
 
   // Status of every member (short timeout), by id; absent members did not answer.
   std::map<uint64_t, transport::NodeStatus> statuses(std::chrono::milliseconds timeout = 500ms);
@@ -97,7 +115,13 @@ class Cluster {
   int nodes_;
   int base_port_;
   ClusterOptions opts_;
+  // Finds started nodes that have exited (reaping them) and records those exits.
+  void reap();
+  std::string exit_report(uint64_t id, pid_t pid, int status) const;
+
   std::map<uint64_t, pid_t> pids_;
+  std::map<uint64_t, std::string> exits_;  // id -> report of its unexpected exit
+  std::set<uint64_t> told_;                // sent a signal that ends it, not yet reaped
   zmq::context_t ctx_;
 };
 
