@@ -20,6 +20,7 @@
 // config error (one line on stderr naming the file and line).
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,16 +36,6 @@
 #include "storage/trigger_fault_env.h"
 
 namespace {
-
-int g_stop_pipe[2] = {-1, -1};
-
-// Async-signal-safe: only write(2) on the self-pipe, which wakes the event loop's poll.
-void on_stop_signal(int) {
-  const int saved = errno;
-  const char b = 1;
-  [[maybe_unused]] ssize_t n = write(g_stop_pipe[1], &b, 1);
-  errno = saved;
-}
 
 void print_config(const config::ClusterConfig& c) {
   std::cout << "cluster_id " << c.cluster_id << "\n"
@@ -103,15 +94,20 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::info);
 
-  if (pipe2(g_stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
-    spdlog::critical("pipe2: {}", strerror(errno));
+  // SIGTERM and SIGINT are blocked in every thread (ZeroMQ's I/O threads, created later,
+  // inherit this mask) and only read through a signalfd that the event loop polls. With a
+  // handler instead, a signal landing inside a ZeroMQ call made it fail with EINTR, and the
+  // node stopped with "fatal: Interrupted system call" and exit code 1 instead of cleanly.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const int stop_fd = signalfd(-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (stop_fd < 0) {
+    spdlog::critical("signalfd: {}", strerror(errno));
     return 1;
   }
-  struct sigaction sa = {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   double drop_rate = 0;
@@ -162,7 +158,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     try {
-      rc = std::get<std::unique_ptr<node::Node>>(created)->run(g_stop_pipe[0]);
+      rc = std::get<std::unique_ptr<node::Node>>(created)->run(stop_fd);
     } catch (const std::exception& e) {
       // Nothing the network sends may get here (it is dropped and counted); this is a bug
       // or a broken environment, and stopping is safer than serving half-initialised.

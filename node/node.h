@@ -81,8 +81,9 @@ class Node {
   static std::variant<std::unique_ptr<Node>, std::string> create(zmq::context_t& ctx, NodeOptions options);
   ~Node();
 
-  // Runs the loop until `stop_fd` (the read end of a self-pipe) becomes readable, or a fatal
-  // storage error. Returns the process exit code (0 on a clean stop).
+  // Runs the loop until `stop_fd` (raft-node: a signalfd of SIGTERM and SIGINT; tests: a pipe)
+  // becomes readable, or a fatal storage error. Returns the process exit code (0 on a clean
+  // stop).
   int run(int stop_fd);
 
  private:
