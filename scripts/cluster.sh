@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The launcher of a raftkv cluster (DESIGN.md "scripts/cluster.sh").
+# The launcher of a raftkv cluster (README "Killing and restarting nodes").
 #
 #   scripts/cluster.sh [--config FILE] VERB [ID...]
 #

@@ -1,6 +1,6 @@
 // The client library against scripted fake nodes (a ROUTER on loopback answering from a
 // function): leader discovery, retries that keep the write's identity, and the mapping of
-// every outcome to the DESIGN exit codes.
+// every outcome to the exit codes of the README's raftctl reference.
 #include <catch2/catch.hpp>
 
 #include <atomic>
