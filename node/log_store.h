@@ -37,6 +37,16 @@ class LogStore {
   // Records a snapshot of the application state at applied index `index` and compacts the
   // log before it (keeping a tail for slow followers).
   virtual raft::Result<void> create_snapshot(raft::Index index, const raft::ConfState& cs, std::string data) = 0;
+  // The application data of `snap`, a snapshot this store handed out or adopted: its data
+  // as is, or, when it is a file descriptor (docs/snapshots.md), the file's data read chunk
+  // by chunk with every checksum verified.
+  virtual raft::Result<std::string> read_snapshot_data(const raft::Snapshot& snap) { return snap.data; }
+  // Where snapshot files live ("" for a store without files: its snapshots travel whole).
+  virtual std::string snap_dir() const { return ""; }
+  virtual std::string snapshot_path(raft::Index) const { return ""; }
+  // Keeps snapshot file `index` from being deleted by compaction while a transfer reads it.
+  virtual void pin_snapshot(raft::Index) {}
+  virtual void unpin_snapshot(raft::Index) {}
   // Non-fatal problems found while opening (e.g. a torn tail that was truncated).
   virtual std::vector<std::string> recovery_warnings() const { return {}; }
   // True if `e` (from persist or create_snapshot) means the disk is full: retryable.
