@@ -48,6 +48,7 @@
 #include "node/client_service.h"
 #include "node/kv_state_machine.h"
 #include "node/log_store.h"
+#include "node/snapshot_transfer.h"
 #include "raft/raw_node.h"
 #include "transport/peer_transport.h"
 
@@ -120,6 +121,15 @@ class Node {
   // up-to-date voter (docs/disk_faults.md).
   void maybe_hand_over_for_slow_disk();
   void send_messages(std::vector<raft::Message>& msgs);
+  // Snapshot transfer in chunks (docs/snapshots.md). A MsgSnapshot from the core carries a
+  // descriptor of the snapshot file: the file is streamed by snap_sender_ instead.
+  void start_snapshot_transfer(const raft::Message& m);
+  // Chunks received (written by snap_receiver_; a complete file is stepped into the core as
+  // a MsgSnapshot) and acks received (fed to snap_sender_).
+  void handle_snapshot_packets();
+  // Sends the chunks the windows and the pace allow, and reports finished transfers to the
+  // core (Finish once the receiver has the file in place, Failure when it was abandoned).
+  void send_snapshot_chunks();
   void apply_entries(std::vector<raft::Entry>& entries);
   void apply_conf_change_entry(const raft::Entry& e);
   void restore_snapshot(const raft::Snapshot& snap);
@@ -158,6 +168,13 @@ class Node {
   std::chrono::steady_clock::time_point next_tick_;
   std::vector<raft::NodeId> unreachable_;  // reported after the Ready is advanced
   std::vector<std::pair<raft::NodeId, bool>> snapshots_sent_;  // (to, accepted by the transport)
+  // Snapshot files streamed in chunks (null for the in-memory store, whose snapshots travel
+  // whole in the MsgSnapshot).
+  std::unique_ptr<SnapshotSender> snap_sender_;
+  std::unique_ptr<SnapshotReceiver> snap_receiver_;
+  std::map<raft::NodeId, raft::Index> snap_pins_;  // follower -> snapshot file pinned for it
+  std::vector<transport::SnapshotPacket> snap_inbox_;
+  std::vector<transport::SnapshotChunk> snap_outbox_;
   // Set once this node applied its own removal (or restarted on data that shows it): the
   // loop stops cleanly after the current Ready so that it never disrupts the cluster.
   bool removed_ = false;

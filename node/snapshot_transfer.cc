@@ -300,6 +300,7 @@ SnapshotReceiver::Reply SnapshotReceiver::on_chunk(const SnapshotChunk& c, Clock
       reply.ack = ack_for(c, 0, SnapshotAckStatus::Refused, "cannot store the snapshot: " + why);
       return reply;
     }
+    reply.began_at = incoming_->received;
   }
   Incoming& in = *incoming_;
   in.from = c.from;

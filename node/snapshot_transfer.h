@@ -126,6 +126,7 @@ class SnapshotReceiver {
   struct Reply {
     transport::SnapshotAck ack;
     std::optional<Completed> completed;  // set once: the file is in place, tell the core
+    std::optional<uint64_t> began_at;    // a transfer (re)started here: bytes already held
   };
   Reply on_chunk(const transport::SnapshotChunk& c, Clock::time_point now);
   // Removes the part file of a transfer idle for abandon_after, and unclaimed leftovers.

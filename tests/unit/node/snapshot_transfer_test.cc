@@ -271,6 +271,13 @@ TEST_CASE("a restarted receiver resumes at what it holds, and so does a new send
     // The receiver process dies: a new one finds the part file and resumes it.
     receiver = std::make_unique<SnapshotReceiver>(env, kFollowerSnap, kFollower, opts);
     receiver->recover(now);
+    std::vector<SnapshotChunk> probe;
+    sender.poll(now + opts.retransmit_after, &probe);  // nothing acked for a while: back to `half`
+    REQUIRE_FALSE(probe.empty());
+    auto first = receiver->on_chunk(probe[0], now);
+    REQUIRE(first.began_at);
+    CHECK(*first.began_at == half);  // resumed, not restarted
+    for (auto& c : probe) sender.on_ack(receiver->on_chunk(c, now).ack, now);
     net.chunk_bytes_sent = 0;
     auto outcomes = run(sender, *receiver, net, now, 10s);
     REQUIRE(outcomes.size() == 1);
