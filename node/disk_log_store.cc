@@ -38,14 +38,20 @@ class DiskLogStore final : public LogStore {
   raft::Result<void> create_snapshot(raft::Index index, const raft::ConfState& cs, std::string data) override {
     return disk_->create_snapshot(index, cs, std::move(data));
   }
-  raft::Result<std::string> read_snapshot_data(const raft::Snapshot& snap) override {
-    if (!storage::decode_snapshot_descriptor(snap.data)) return snap.data;
-    auto reader = storage::SnapshotFileReader::open(disk_->env(), disk_->snapshot_path(snap.metadata.index));
-    if (!reader.ok()) return reader.error();
-    std::string data, chunk;
-    while ((*reader)->next(&chunk)) data += chunk;
-    if ((*reader)->error()) return *(*reader)->error();
-    return data;
+  raft::Result<SnapshotData> snapshot_data(const raft::Snapshot& snap) override {
+    if (!storage::decode_snapshot_descriptor(snap.data)) return LogStore::snapshot_data(snap);
+    const std::string path = disk_->snapshot_path(snap.metadata.index);
+    auto size = disk_->env().file_size(path);
+    if (!size.ok()) return size.error();
+    auto opened = storage::SnapshotFileReader::open(disk_->env(), path);
+    if (!opened.ok()) return opened.error();
+    std::shared_ptr<storage::SnapshotFileReader> reader = std::move(*opened);
+    return SnapshotData{[reader](std::string* piece, std::string* error) {
+                          if (reader->next(piece)) return true;
+                          if (reader->error()) *error = reader->error()->to_string();
+                          return false;
+                        },
+                        *size};
   }
   std::string snap_dir() const override { return disk_->snap_dir(); }
   std::string snapshot_path(raft::Index index) const override { return disk_->snapshot_path(index); }

@@ -144,10 +144,8 @@ std::string Node::init() {
   }
   auto snap = store_->storage().snapshot(0);
   if (snap.ok() && !snap->empty()) {
-    std::string err;
-    auto data = store_->read_snapshot_data(*snap);
-    if (!data.ok()) return "snapshot at index " + std::to_string(snap->metadata.index) + ": " + data.error().to_string();
-    if (!kv_.restore(*data, &err)) return "snapshot at index " + std::to_string(snap->metadata.index) + ": " + err;
+    if (std::string err = restore_kv(*snap); !err.empty())
+      return "snapshot at index " + std::to_string(snap->metadata.index) + ": " + err;
     applied_ = snap->metadata.index;
     last_snapshot_index_ = applied_;
   }
@@ -840,14 +838,16 @@ bool Node::handle_ready() {
   return true;
 }
 
-void Node::restore_snapshot(const raft::Snapshot& snap) {
+std::string Node::restore_kv(const raft::Snapshot& snap) {
+  auto data = store_->snapshot_data(snap);
+  if (!data.ok()) return data.error().to_string();
   std::string err;
-  auto data = store_->read_snapshot_data(snap);
-  if (!data.ok()) {
-    spdlog::critical("snapshot at index {} cannot be read back: {}", snap.metadata.index, data.error().to_string());
-    std::abort();
-  }
-  if (!kv_.restore(*data, &err)) {
+  if (!kv_.restore_stream(data->next, data->max_bytes, &err)) return err;
+  return "";
+}
+
+void Node::restore_snapshot(const raft::Snapshot& snap) {
+  if (std::string err = restore_kv(snap); !err.empty()) {
     spdlog::critical("snapshot at index {} from the leader does not decode: {}", snap.metadata.index, err);
     std::abort();  // applying a partial state would silently diverge from the cluster
   }

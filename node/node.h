@@ -133,6 +133,9 @@ class Node {
   void apply_entries(std::vector<raft::Entry>& entries);
   void apply_conf_change_entry(const raft::Entry& e);
   void restore_snapshot(const raft::Snapshot& snap);
+  // kv_ from the snapshot's data, streamed from its file ("" on success, else why not; kv_
+  // is then unchanged).
+  std::string restore_kv(const raft::Snapshot& snap);
   void answer_ready_reads();
   void fail_pending(const std::string& why);
   void maybe_snapshot();
