@@ -375,7 +375,7 @@ TEST_CASE("a file whose whole checksum differs is refused and removed", "[snapsh
   CHECK_FALSE(env.exists(receiver.part_path(snap.id)));
 }
 
-TEST_CASE("a newer leader's transfer replaces an older one; an older one is refused", "[snapshot_transfer]") {
+TEST_CASE("a newer leader's transfer replaces an older one, and an older one is refused", "[snapshot_transfer]") {
   storage::FaultEnv env;
   const auto old_snap = make_snapshot(env, 40 * 1024, 13, 40);
   const auto new_snap = make_snapshot(env, 40 * 1024, 14, 50);
