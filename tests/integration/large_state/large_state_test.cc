@@ -160,6 +160,16 @@ uint64_t part_bytes(const Cluster& c, uint64_t id) {
   return out;
 }
 
+// Peak resident memory of node `id`'s process in MiB (VmHWM), 0 if unknown.
+uint64_t peak_rss_mib(const Cluster& c, uint64_t id) {
+  std::ifstream f("/proc/" + std::to_string(c.pid(id)) + "/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) / 1024;
+  }
+  return 0;
+}
+
 bool has_part_file(const Cluster& c, uint64_t id) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(c.node_dir(id) + "/snap", ec))
@@ -198,7 +208,9 @@ TEST_CASE("a follower down while the log was compacted past it catches up by a c
   f.c.start(3, true);
   require_caught_up(f.c, 3, 90s);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-  WARN("catch-up of node 3 by snapshot: " << took.count() << " ms");
+  WARN("catch-up of node 3 by snapshot: " << took.count() << " ms; peak RSS node 3 " << peak_rss_mib(f.c, 3)
+                                              << " MiB, node 1 " << peak_rss_mib(f.c, 1) << " MiB, node 2 "
+                                              << peak_rss_mib(f.c, 2) << " MiB");
   require_data_on(f.c, 3, f.small);
   const std::string log = f.c.log(3);
   CHECK(log.find("received the snapshot at index") != std::string::npos);
