@@ -428,3 +428,34 @@ TEST_CASE("the send rate is paced by snapshot_send_mb_s", "[snapshot_transfer]")
   CHECK(secs >= 3.5);
   CHECK(secs <= 5.0);
 }
+
+TEST_CASE("a newer snapshot asked for mid-transfer does not restart the transfer in flight", "[snapshot_transfer]") {
+  storage::FaultEnv env;
+  const auto old_snap = make_snapshot(env, 80 * 1024, 17, 40);
+  const auto new_snap = make_snapshot(env, 80 * 1024, 18, 50);
+  const auto opts = small_chunks();
+  auto now = Clock::time_point{} + 1h;
+  SnapshotSender sender(env, kLeader, opts);
+  SnapshotReceiver receiver(env, kFollowerSnap, kFollower, opts);
+  REQUIRE(sender.start(kFollower, 5, old_snap.id, old_snap.path, now) == SnapshotSender::Start::Started);
+  std::vector<SnapshotChunk> out;
+  while (sender.acked(kFollower) < old_snap.id.file_size / 2) {
+    sender.poll(now, &out);
+    for (auto& c : out) sender.on_ack(receiver.on_chunk(c, now).ack, now);
+    out.clear();
+  }
+  const uint64_t acked = sender.acked(kFollower);
+  // The core asks again with its newest snapshot (e.g. after its progress was reset).
+  CHECK(sender.start(kFollower, 5, new_snap.id, new_snap.path, now) == SnapshotSender::Start::AlreadyRunning);
+  CHECK(sender.acked(kFollower) == acked);
+  Network net(17);
+  std::vector<SnapshotReceiver::Completed> completed;
+  auto outcomes = run(sender, receiver, net, now, 10s, &completed);
+  REQUIRE(outcomes.size() == 1);
+  CHECK(outcomes[0].finished);
+  CHECK(outcomes[0].index == 40);
+  REQUIRE(completed.size() == 1);
+  CHECK(completed[0].snap == old_snap.id);
+  CHECK(net.chunk_bytes_sent <= old_snap.id.file_size - acked);
+  CHECK(env.contents(final_path(40)) == env.contents(old_snap.path));
+}
