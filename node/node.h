@@ -14,6 +14,8 @@
 //      state from rd.snapshot; apply rd.committed_entries; answer rd.read_states; advance;
 //      handle the LightReady (note its commit, send, apply); advance_apply;
 //   5. every snapshot_entries applied entries, snapshot the KV state (log compaction).
+// Snapshot files travel between nodes in chunks beside this (docs/snapshots.md): chunks and
+// acks received are handled after the peer messages; chunks are sent after the Ready.
 //
 // Invariants: kv_ reflects exactly the entries up to applied_ (after each step 4);
 // a client is told Ok/NotFound/CasFailed only after its command was applied, which happens
