@@ -186,7 +186,8 @@ ClusterConfig parse_root(const YAML::Node& root, const fs::path& base) {
   if (!root.IsMap()) fail(root, "the file must be a YAML map with cluster_id, data_dir and nodes");
   Fields fields(root, "the cluster file",
                 {"cluster_id", "data_dir", "tick_ms", "election_ticks", "heartbeat_ticks", "fsync",
-                 "snapshot_entries", "fsync_stall_ms", "security", "nodes"});
+                 "snapshot_entries", "fsync_stall_ms", "security", "nodes",
+                 "snapshot_send_mb_s"});
   ClusterConfig cfg;
 
   const Field& cid = fields.require("cluster_id");
@@ -217,6 +218,7 @@ ClusterConfig parse_root(const YAML::Node& root, const fs::path& base) {
   // must not bounce leadership around).
   cfg.fsync_stall_ms = std::max(500, cfg.election_ticks * cfg.tick_ms / 2);
   if (const Field* f = fields.get("fsync_stall_ms")) cfg.fsync_stall_ms = static_cast<int>(parse_uint(*f, kIntMax));
+  if (const Field* f = fields.get("snapshot_send_mb_s")) cfg.snapshot_send_mb_s = parse_uint(*f, 100000);
   if (const Field* f = fields.get("security")) {
     if (!f->value.IsMap()) fail(f->where(), "'security' must be a map with curve and keys_dir");
     Fields sec(f->value, "security", {"curve", "keys_dir"});

@@ -45,6 +45,10 @@ struct ClusterConfig {
   // up-to-date voter (docs/disk_faults.md). Positive; when absent from the file,
   // max(500, election_ticks * tick_ms / 2).
   int fsync_stall_ms = 500;
+  // Snapshot transfers from this node to lagging followers are paced to at most this many
+  // MiB/s in total (docs/snapshots.md), so that a catch-up cannot starve live replication.
+  // 0 (the key absent): not paced, only flow-controlled. When present: 1..100000.
+  uint64_t snapshot_send_mb_s = 0;
   SecurityConfig security;
   std::vector<NodeAddress> nodes;
 

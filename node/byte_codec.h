@@ -8,7 +8,9 @@
 // Once a read fails the reader stays failed (ok() == false) and returns zero values.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -73,6 +75,81 @@ class ByteReader {
   std::string_view in_;
   size_t pos_ = 0;
   bool ok_ = true;
+};
+
+// ByteReader's interface over input that arrives in pieces (a snapshot file read record by
+// record): `next` returns the next piece, or false at the end; a non-empty *error then means
+// the input was damaged, and the reader fails. `max_bytes` bounds the whole input (the file
+// size) and stands for "the remaining input" in the checks of lengths and counts, so corrupt
+// input can allocate at most that much.
+class StreamByteReader {
+ public:
+  using Next = std::function<bool(std::string* piece, std::string* error)>;
+  StreamByteReader(Next next, uint64_t max_bytes) : next_(std::move(next)), max_bytes_(max_bytes) {}
+
+  uint8_t u8() { return static_cast<uint8_t>(get_le(1)); }
+  uint32_t u32() { return static_cast<uint32_t>(get_le(4)); }
+  uint64_t u64() { return get_le(8); }
+  std::string str() {
+    const uint32_t n = u32();
+    if (!ok_ || n > remaining()) return fail(), std::string();
+    std::string s;
+    s.reserve(n);
+    while (ok_ && s.size() < n) {
+      if (pos_ == buf_.size() && !pull()) return fail(), std::string();
+      const size_t take = std::min<size_t>(n - s.size(), buf_.size() - pos_);
+      s.append(buf_, pos_, take);
+      pos_ += take;
+      consumed_ += take;
+    }
+    return s;
+  }
+  uint64_t count(uint64_t min_item_bytes) {
+    const uint64_t n = u64();
+    if (!ok_ || (min_item_bytes > 0 && n > remaining() / min_item_bytes)) return fail(), 0;
+    return n;
+  }
+
+  bool ok() const { return ok_; }
+  // True once every piece was read and used up (pulls the next piece to know).
+  bool at_end() {
+    if (!ok_ || pos_ != buf_.size() || pull()) return false;
+    return ok_;  // pull() fails the reader when the end was an error
+  }
+  uint64_t remaining() const { return consumed_ <= max_bytes_ ? max_bytes_ - consumed_ : 0; }
+  void fail() { ok_ = false; }
+  const std::string& error() const { return error_; }
+
+ private:
+  // Replaces the used-up buffer with the next non-empty piece; false at the end or on error.
+  bool pull() {
+    std::string piece;
+    while (next_(&piece, &error_)) {
+      if (piece.empty()) continue;
+      buf_ = std::move(piece);
+      pos_ = 0;
+      return true;
+    }
+    if (!error_.empty()) fail();
+    return false;
+  }
+  uint64_t get_le(int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; ++i) {
+      if (!ok_ || (pos_ == buf_.size() && !pull())) return fail(), 0;
+      v |= static_cast<uint64_t>(static_cast<uint8_t>(buf_[pos_++])) << (8 * i);
+      ++consumed_;
+    }
+    return v;
+  }
+
+  Next next_;
+  uint64_t max_bytes_;
+  std::string buf_;
+  size_t pos_ = 0;
+  uint64_t consumed_ = 0;
+  bool ok_ = true;
+  std::string error_;
 };
 
 }  // namespace node

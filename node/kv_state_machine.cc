@@ -89,11 +89,24 @@ std::string KvStateMachine::snapshot() const {
 }
 
 bool KvStateMachine::restore(std::string_view bytes, std::string* error) {
+  ByteReader r(bytes);
+  return decode(r, error);
+}
+
+bool KvStateMachine::restore_stream(const std::function<bool(std::string*, std::string*)>& next, uint64_t max_bytes,
+                                    std::string* error) {
+  StreamByteReader r(next, max_bytes);
+  if (decode(r, error)) return true;
+  if (error && !r.error().empty()) *error = "kv snapshot: " + r.error();
+  return false;
+}
+
+template <typename Reader>
+bool KvStateMachine::decode(Reader& r, std::string* error) {
   auto bad = [&](const char* why) {
     if (error) *error = std::string("kv snapshot: ") + why;
     return false;
   };
-  ByteReader r(bytes);
   if (r.u32() != kMagic || !r.ok()) return bad("bad magic (not a version-1 KV snapshot)");
   KvStateMachine s;
   s.write_counter_ = r.u64();

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -68,6 +69,11 @@ class KvStateMachine {
   // Replaces this state with the decoded snapshot. On error (reason in *error) the state is
   // unchanged and false is returned.
   bool restore(std::string_view bytes, std::string* error = nullptr);
+  // The same, reading the snapshot piece by piece (a snapshot file, never held whole):
+  // `next` returns the next piece, false at the end (with *error set if the input is
+  // damaged); `max_bytes` bounds the total. The state changes only if everything decoded.
+  bool restore_stream(const std::function<bool(std::string* piece, std::string* error)>& next, uint64_t max_bytes,
+                      std::string* error = nullptr);
 
   bool operator==(const KvStateMachine&) const = default;
 
@@ -79,6 +85,8 @@ class KvStateMachine {
     bool operator==(const Session&) const = default;
   };
   KvResult execute(const KvCommand& cmd);
+  template <typename Reader>
+  bool decode(Reader& r, std::string* error);
   void remember(uint64_t client_id, uint64_t seq, const KvResult& reply);
 
   std::map<std::string, std::string> data_;

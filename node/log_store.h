@@ -11,6 +11,7 @@
 // (docs/disk_faults.md).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,31 @@ class LogStore {
   // Records a snapshot of the application state at applied index `index` and compacts the
   // log before it (keeping a tail for slow followers).
   virtual raft::Result<void> create_snapshot(raft::Index index, const raft::ConfState& cs, std::string data) = 0;
+  // The application data of `snap`, a snapshot this store handed out or adopted, piece by
+  // piece: its data as one piece, or, when it is a file descriptor (docs/snapshots.md), the
+  // file's data chunks read one at a time with every checksum verified (`next` returns false
+  // at the end, with *error set if the file turned out damaged). max_bytes bounds the total.
+  struct SnapshotData {
+    std::function<bool(std::string* piece, std::string* error)> next;
+    uint64_t max_bytes = 0;
+  };
+  virtual raft::Result<SnapshotData> snapshot_data(const raft::Snapshot& snap) {
+    auto given = std::make_shared<bool>(false);
+    auto data = std::make_shared<std::string>(snap.data);
+    return SnapshotData{[given, data](std::string* piece, std::string*) {
+                          if (*given) return false;
+                          *given = true;
+                          *piece = std::move(*data);
+                          return true;
+                        },
+                        snap.data.size()};
+  }
+  // Where snapshot files live ("" for a store without files: its snapshots travel whole).
+  virtual std::string snap_dir() const { return ""; }
+  virtual std::string snapshot_path(raft::Index) const { return ""; }
+  // Keeps snapshot file `index` from being deleted by compaction while a transfer reads it.
+  virtual void pin_snapshot(raft::Index) {}
+  virtual void unpin_snapshot(raft::Index) {}
   // Non-fatal problems found while opening (e.g. a torn tail that was truncated).
   virtual std::vector<std::string> recovery_warnings() const { return {}; }
   // True if `e` (from persist or create_snapshot) means the disk is full: retryable.

@@ -14,6 +14,8 @@
 #include "raft/raft.h"
 #include "node/member_addresses.h"
 #include "raft/conf_change.h"
+#include "storage/env.h"
+#include "storage/snapshot_stream.h"
 
 namespace node {
 namespace {
@@ -142,8 +144,8 @@ std::string Node::init() {
   }
   auto snap = store_->storage().snapshot(0);
   if (snap.ok() && !snap->empty()) {
-    std::string err;
-    if (!kv_.restore(snap->data, &err)) return "snapshot at index " + std::to_string(snap->metadata.index) + ": " + err;
+    if (std::string err = restore_kv(*snap); !err.empty())
+      return "snapshot at index " + std::to_string(snap->metadata.index) + ": " + err;
     applied_ = snap->metadata.index;
     last_snapshot_index_ = applied_;
   }
@@ -187,6 +189,14 @@ std::string Node::init() {
   if (opts_.test_drop_rate > 0) {
     peers_->set_drop_rate(opts_.test_drop_rate, rc.seed);
     spdlog::warn("test fault hook: dropping {:.1f}% of outgoing peer messages", opts_.test_drop_rate * 100);
+  }
+  if (!store_->snap_dir().empty()) {
+    SnapshotTransferOptions to;
+    to.rate_bytes_per_s = cluster.snapshot_send_mb_s << 20;
+    storage::Env& env = opts_.test_env ? *opts_.test_env : *storage::default_env();
+    snap_sender_ = std::make_unique<SnapshotSender>(env, opts_.id, to);
+    snap_receiver_ = std::make_unique<SnapshotReceiver>(env, store_->snap_dir(), opts_.id, to);
+    snap_receiver_->recover(Clock::now());
   }
   update_peers();
   spdlog::info("node {} of cluster '{}' serving: raft {}, client {}; applied {}, term {}, commit {}", opts_.id,
@@ -257,9 +267,11 @@ int Node::run(int stop_fd) {
     peers_->flush_delayed();
     tick_if_due();
     step_peer_messages();
+    handle_snapshot_packets();
     handle_client_requests();
     issue_read_index();
     if (raw_->has_ready() && !handle_ready()) break;
+    send_snapshot_chunks();
     answer_ready_reads();
     maybe_snapshot();
     maybe_finish_removal();
@@ -314,7 +326,7 @@ void Node::tick_if_due() {
 
 void Node::step_peer_messages() {
   inbox_.clear();
-  peers_->receive_all(inbox_);
+  peers_->receive_all(inbox_, snap_receiver_ ? &snap_inbox_ : nullptr);
   for (auto& m : inbox_) {
     const raft::NodeId from = m.from;
     // Raft trusts its peers: a message from an id that is neither in the membership nor in
@@ -503,11 +515,99 @@ void Node::issue_read_index() {
 void Node::send_messages(std::vector<raft::Message>& msgs) {
   for (auto& m : msgs) {
     const bool is_snapshot = m.msg_type == raft::MessageType::MsgSnapshot;
+    if (is_snapshot && snap_sender_ && storage::decode_snapshot_descriptor(m.snapshot.data)) {
+      start_snapshot_transfer(m);
+      continue;
+    }
     const raft::NodeId to = m.to;
     const bool sent = peers_->send(m);
     if (!sent) unreachable_.push_back(to);
     // The core waits in the snapshot state until told how the snapshot went.
     if (is_snapshot) snapshots_sent_.emplace_back(to, sent);
+  }
+}
+
+void Node::start_snapshot_transfer(const raft::Message& m) {
+  const auto desc = *storage::decode_snapshot_descriptor(m.snapshot.data);
+  const transport::SnapshotId id{desc.index, desc.term, desc.file_size, desc.file_hash};
+  std::string why;
+  switch (snap_sender_->start(m.to, m.term, id, store_->snapshot_path(desc.index), Clock::now(), &why)) {
+    case SnapshotSender::Start::Started:
+      store_->pin_snapshot(desc.index);
+      snap_pins_[m.to] = desc.index;
+      spdlog::info("sending the snapshot at index {} ({} bytes) to node {} in chunks", desc.index, desc.file_size,
+                   m.to);
+      break;
+    case SnapshotSender::Start::AlreadyRunning:
+      // Finish the one in flight (docs/snapshots.md): the core hears of its outcome.
+      spdlog::debug("snapshot at {} for node {}: a transfer to it is already running", desc.index, m.to);
+      break;
+    case SnapshotSender::Start::Failed:
+      spdlog::warn("cannot send the snapshot at index {} to node {}: {}", desc.index, m.to, why);
+      snapshots_sent_.emplace_back(m.to, false);
+      break;
+  }
+}
+
+void Node::handle_snapshot_packets() {
+  if (!snap_receiver_) return;
+  const auto now = Clock::now();
+  for (auto& p : snap_inbox_) {
+    if (auto* ack = std::get_if<transport::SnapshotAck>(&p)) {
+      snap_sender_->on_ack(*ack, now);
+      continue;
+    }
+    const auto& chunk = std::get<transport::SnapshotChunk>(p);
+    if (!is_known_peer(chunk.from)) continue;  // as for raft messages: see step_peer_messages
+    auto reply = snap_receiver_->on_chunk(chunk, now);
+    if (reply.began_at) {
+      spdlog::info("receiving the snapshot at index {} ({} bytes) from node {}{}", chunk.snap.index,
+                   chunk.snap.file_size, chunk.from,
+                   *reply.began_at > 0 ? " (resuming at byte " + std::to_string(*reply.began_at) + ")" : "");
+    }
+    if (reply.ack.status == transport::SnapshotAckStatus::Refused)
+      spdlog::warn("refused the snapshot at {} from node {}: {}", chunk.snap.index, chunk.from, reply.ack.reason);
+    peers_->send_snapshot_packet(chunk.from, reply.ack);
+    if (!reply.completed) continue;
+    const auto& done = *reply.completed;
+    spdlog::info("received the snapshot at index {} ({} bytes) from node {}: handing it to raft", done.snap.index,
+                 done.snap.file_size, done.from);
+    // The file is verified, synced and in snap/: the core gets the MsgSnapshot the leader's
+    // core sent, with the descriptor as its data; persisting it adopts the file.
+    raft::Message m;
+    m.msg_type = raft::MessageType::MsgSnapshot;
+    m.from = done.from;
+    m.to = opts_.id;
+    m.term = done.msg_term;
+    m.snapshot.metadata = done.metadata;
+    m.snapshot.data = storage::encode_snapshot_descriptor(
+        storage::SnapshotDescriptor{done.snap.index, done.snap.term, done.snap.file_size, done.snap.file_hash});
+    auto r = raw_->step(std::move(m));
+    if (!r.ok()) spdlog::debug("received snapshot not stepped: {}", r.error().to_string());
+  }
+  snap_inbox_.clear();
+  snap_receiver_->tick(now);
+}
+
+void Node::send_snapshot_chunks() {
+  if (!snap_sender_) return;
+  if (!is_leader() && snap_sender_->running_count() > 0) snap_sender_->cancel_all("no longer the leader");
+  snap_outbox_.clear();
+  snap_sender_->poll(Clock::now(), &snap_outbox_);
+  // A chunk the transport drops is sent again by the protocol (no ack: go back).
+  for (const auto& c : snap_outbox_) peers_->send_snapshot_packet(c.to, c);
+  for (const auto& o : snap_sender_->take_outcomes()) {
+    if (auto it = snap_pins_.find(o.to); it != snap_pins_.end()) {
+      store_->unpin_snapshot(it->second);
+      snap_pins_.erase(it);
+    }
+    if (o.finished) {
+      spdlog::info("node {} has the snapshot at index {}", o.to, o.index);
+    } else {
+      spdlog::warn("snapshot transfer at index {} to node {} failed: {}", o.index, o.to, o.why);
+    }
+    if (is_leader())
+      raw_->report_snapshot(o.to, o.finished ? raft::SnapshotStatus::Finish : raft::SnapshotStatus::Failure);
   }
 }
 
@@ -738,9 +838,16 @@ bool Node::handle_ready() {
   return true;
 }
 
-void Node::restore_snapshot(const raft::Snapshot& snap) {
+std::string Node::restore_kv(const raft::Snapshot& snap) {
+  auto data = store_->snapshot_data(snap);
+  if (!data.ok()) return data.error().to_string();
   std::string err;
-  if (!kv_.restore(snap.data, &err)) {
+  if (!kv_.restore_stream(data->next, data->max_bytes, &err)) return err;
+  return "";
+}
+
+void Node::restore_snapshot(const raft::Snapshot& snap) {
+  if (std::string err = restore_kv(snap); !err.empty()) {
     spdlog::critical("snapshot at index {} from the leader does not decode: {}", snap.metadata.index, err);
     std::abort();  // applying a partial state would silently diverge from the cluster
   }

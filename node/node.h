@@ -14,6 +14,8 @@
 //      state from rd.snapshot; apply rd.committed_entries; answer rd.read_states; advance;
 //      handle the LightReady (note its commit, send, apply); advance_apply;
 //   5. every snapshot_entries applied entries, snapshot the KV state (log compaction).
+// Snapshot files travel between nodes in chunks beside this (docs/snapshots.md): chunks and
+// acks received are handled after the peer messages; chunks are sent after the Ready.
 //
 // Invariants: kv_ reflects exactly the entries up to applied_ (after each step 4);
 // a client is told Ok/NotFound/CasFailed only after its command was applied, which happens
@@ -48,6 +50,7 @@
 #include "node/client_service.h"
 #include "node/kv_state_machine.h"
 #include "node/log_store.h"
+#include "node/snapshot_transfer.h"
 #include "raft/raw_node.h"
 #include "transport/peer_transport.h"
 
@@ -121,9 +124,21 @@ class Node {
   // up-to-date voter (docs/disk_faults.md).
   void maybe_hand_over_for_slow_disk();
   void send_messages(std::vector<raft::Message>& msgs);
+  // Snapshot transfer in chunks (docs/snapshots.md). A MsgSnapshot from the core carries a
+  // descriptor of the snapshot file: the file is streamed by snap_sender_ instead.
+  void start_snapshot_transfer(const raft::Message& m);
+  // Chunks received (written by snap_receiver_; a complete file is stepped into the core as
+  // a MsgSnapshot) and acks received (fed to snap_sender_).
+  void handle_snapshot_packets();
+  // Sends the chunks the windows and the pace allow, and reports finished transfers to the
+  // core (Finish once the receiver has the file in place, Failure when it was abandoned).
+  void send_snapshot_chunks();
   void apply_entries(std::vector<raft::Entry>& entries);
   void apply_conf_change_entry(const raft::Entry& e);
   void restore_snapshot(const raft::Snapshot& snap);
+  // kv_ from the snapshot's data, streamed from its file ("" on success, else why not; kv_
+  // is then unchanged).
+  std::string restore_kv(const raft::Snapshot& snap);
   void answer_ready_reads();
   void fail_pending(const std::string& why);
   void maybe_snapshot();
@@ -159,6 +174,13 @@ class Node {
   std::chrono::steady_clock::time_point next_tick_;
   std::vector<raft::NodeId> unreachable_;  // reported after the Ready is advanced
   std::vector<std::pair<raft::NodeId, bool>> snapshots_sent_;  // (to, accepted by the transport)
+  // Snapshot files streamed in chunks (null for the in-memory store, whose snapshots travel
+  // whole in the MsgSnapshot).
+  std::unique_ptr<SnapshotSender> snap_sender_;
+  std::unique_ptr<SnapshotReceiver> snap_receiver_;
+  std::map<raft::NodeId, raft::Index> snap_pins_;  // follower -> snapshot file pinned for it
+  std::vector<transport::SnapshotPacket> snap_inbox_;
+  std::vector<transport::SnapshotChunk> snap_outbox_;
   // Set once this node applied its own removal (or restarted on data that shows it): the
   // loop stops cleanly after the current Ready so that it never disrupts the cluster.
   bool removed_ = false;

@@ -6,6 +6,7 @@
 #include "storage/coding.h"
 #include "storage/log_format.h"
 #include "storage/snapshot_file.h"
+#include "storage/snapshot_stream.h"
 
 namespace storage {
 namespace {
@@ -289,6 +290,10 @@ raft::Result<void> DiskStorage::load_snapshots() {
     for (const std::string& name : *names) {
       const std::string path = join_path(layout_.snap_dir, name);
       raft::Index index = 0;
+      if (ends_with(name, kPartSuffix)) {
+        // A snapshot being received (docs/snapshots.md): the receiver resumes or removes it.
+        continue;
+      }
       if (ends_with(name, kTmpSuffix)) {
         warnings_.push_back(path + ": unfinished snapshot (a crash while writing it), removed");
         if (!read_only_) {
@@ -318,13 +323,13 @@ raft::Result<void> DiskStorage::load_snapshots() {
     return io(raft::format("%s: missing, but the log's snapshot marker refers to it (index %lu)",
                            path.c_str(), snap_.index));
   }
-  auto snap = read_snapshot_file(*env_, path);
-  if (!snap.ok()) return snap.error();
-  if (!(snap->metadata == snap_)) {
+  // Verified record by record, never held whole in memory.
+  auto meta = verify_snapshot_file(*env_, path);
+  if (!meta.ok()) return meta.error();
+  if (!(*meta == snap_)) {
     return io(raft::format("%s: metadata (index %lu, term %lu) does not match the log's snapshot "
                            "marker (index %lu, term %lu)",
-                           path.c_str(), snap->metadata.index, snap->metadata.term, snap_.index,
-                           snap_.term));
+                           path.c_str(), meta->index, meta->term, snap_.index, snap_.term));
   }
   return {};
 }
@@ -537,6 +542,43 @@ raft::Result<raft::Snapshot> DiskStorage::snapshot(raft::Index request_index) co
   return snap;
 }
 
+raft::Result<raft::Snapshot> DiskStorage::snapshot_descriptor(raft::Index request_index) const {
+  if (snap_.index < request_index) {
+    return raft::make_error(raft::ErrorCode::SnapshotTemporarilyUnavailable,
+                            raft::format("snapshot at %lu, %lu requested", snap_.index,
+                                         request_index));
+  }
+  if (snap_.index == 0) return raft::Snapshot{};
+  auto it = snapshot_hashes_.find(snap_.index);
+  if (it == snapshot_hashes_.end()) {
+    auto h = hash_file(*env_, snapshot_path(snap_.index));
+    if (!h.ok()) return h.error();
+    it = snapshot_hashes_.emplace(snap_.index, *h).first;
+  }
+  raft::Snapshot snap;
+  snap.metadata = snap_;
+  snap.data = encode_snapshot_descriptor(
+      SnapshotDescriptor{snap_.index, snap_.term, it->second.second, it->second.first});
+  return snap;
+}
+
+std::string DiskStorage::snapshot_path(raft::Index index) const {
+  return join_path(layout_.snap_dir, snapshot_name(index));
+}
+
+void DiskStorage::pin_snapshot(raft::Index index) { pinned_.insert(index); }
+
+void DiskStorage::unpin_snapshot(raft::Index index) {
+  auto it = pinned_.find(index);
+  RAFT_CHECK(it != pinned_.end(), "snapshot %lu is not pinned", index);
+  pinned_.erase(it);
+  if (!read_only_ && index != snap_.index && pinned_.count(index) == 0) {
+    // Compaction skipped it while it was pinned.
+    (void)env_->remove_file(snapshot_path(index));
+    snapshot_hashes_.erase(index);
+  }
+}
+
 // --- Writes ---
 
 raft::Result<void> DiskStorage::check_writable() const {
@@ -660,8 +702,25 @@ raft::Result<void> DiskStorage::persist(const raft::Snapshot* snapshot,
     return {};
   }
   if (snapshot) {
-    auto r = write_snapshot_file(*env_, layout_.snap_dir, *snapshot, opts_.fsync);
-    if (!r.ok()) return is_out_of_space_error(r.error()) ? no_space(r.error()) : fail(r.error());
+    if (auto desc = decode_snapshot_descriptor(snapshot->data)) {
+      // Received in chunks, verified, synced and renamed into snap/ already: adopt the file.
+      const std::string path = snapshot_path(snapshot->metadata.index);
+      auto size = env_->file_size(path);
+      if (!size.ok()) return io("adopting a received snapshot: " + size.error().message);
+      if (*size != desc->file_size || desc->index != snapshot->metadata.index) {
+        return io(raft::format("%s: %lu bytes, the snapshot descriptor says %lu at index %lu", path.c_str(),
+                               *size, desc->file_size, desc->index));
+      }
+      auto reader = SnapshotFileReader::open(*env_, path);
+      if (!reader.ok()) return reader.error();
+      if (!((*reader)->metadata() == snapshot->metadata)) {
+        return io(path + ": metadata differs from the snapshot being adopted");
+      }
+      snapshot_hashes_[desc->index] = {desc->file_hash, desc->file_size};
+    } else {
+      auto r = write_snapshot_file(*env_, layout_.snap_dir, *snapshot, opts_.fsync);
+      if (!r.ok()) return is_out_of_space_error(r.error()) ? no_space(r.error()) : fail(r.error());
+    }
   }
   if (!writer_ || writer_->size() >= opts_.segment_bytes) {
     if (auto r = start_segment(); !r.ok()) {
@@ -788,9 +847,10 @@ raft::Result<void> DiskStorage::remove_obsolete_files() {
   if (!names.ok()) return names.error();
   for (const std::string& name : *names) {
     raft::Index index = 0;
-    if (parse_snapshot_name(name, &index) && index != snap_.index) {
+    if (parse_snapshot_name(name, &index) && index != snap_.index && pinned_.count(index) == 0) {
       auto r = env_->remove_file(join_path(layout_.snap_dir, name));
       if (!r.ok()) return r;
+      snapshot_hashes_.erase(index);
     }
   }
   return {};

@@ -36,6 +36,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -123,7 +124,9 @@ class DiskStorage final : public raft::Storage {
   // One call per raft Ready (group commit: one write() and at most one fsync, done when
   // must_sync && opts.fsync). `snapshot` is a snapshot received from the leader (nullptr when
   // none): it is written to snap/ (tmp file, fsync, rename, dir fsync), a marker goes in the
-  // stream, and the log restarts after it. Entries replace any conflicting suffix (by
+  // stream, and the log restarts after it. If its data is a descriptor (snapshot_stream.h),
+  // the file was already received, verified, synced and renamed into snap/: it is adopted
+  // (its size and metadata checked, Io if they differ), not rewritten. Entries replace any conflicting suffix (by
   // appending: files are never rewritten). On any write error returns Io and the storage
   // refuses further writes (the node must stop acknowledging): nothing is reported persisted
   // that is not. Except on a full disk: then the error satisfies is_no_space(), nothing of
@@ -141,6 +144,21 @@ class DiskStorage final : public raft::Storage {
   // usable; try again later).
   // Panics if index > last_index().
   raft::Result<void> create_snapshot(raft::Index index, const raft::ConfState& cs, std::string data);
+
+  // The snapshot in force as a descriptor (snapshot_stream.h) instead of its data: metadata
+  // plus file size and hash, without reading the data (the hash is computed once per file,
+  // streaming). What the node's Raft core sends; the file itself travels in chunks
+  // (docs/snapshots.md). Same errors as snapshot().
+  raft::Result<raft::Snapshot> snapshot_descriptor(raft::Index request_index) const;
+  // snap/<index>.snap, whether or not it exists.
+  std::string snapshot_path(raft::Index index) const;
+  const std::string& snap_dir() const { return layout_.snap_dir; }
+  // The file system this storage works through.
+  Env& env() const { return *env_; }
+  // A pinned snapshot file is not deleted by compaction (a transfer is reading it); pins are
+  // counted. Unpinning the last pin of a file no longer in force deletes it.
+  void pin_snapshot(raft::Index index);
+  void unpin_snapshot(raft::Index index);
 
   // The metadata of the snapshot in force (index 0: none).
   const raft::SnapshotMetadata& snapshot_metadata() const { return snap_; }
@@ -224,6 +242,8 @@ class DiskStorage final : public raft::Storage {
   std::vector<std::string> warnings_;
   RecoveryReport report_;
   mutable std::map<uint64_t, std::unique_ptr<RandomAccessFile>> readers_;
+  mutable std::map<raft::Index, std::pair<uint64_t, uint64_t>> snapshot_hashes_;  // index -> (hash, size)
+  std::multiset<raft::Index> pinned_;
 };
 
 // True if `e`, returned by DiskStorage::persist or create_snapshot, means the disk is full

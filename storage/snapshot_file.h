@@ -18,6 +18,9 @@ namespace storage {
 std::string snapshot_name(raft::Index index);
 bool parse_snapshot_name(const std::string& name, raft::Index* index);
 inline constexpr const char* kTmpSuffix = ".tmp";
+// A snapshot being received from the leader (docs/snapshots.md): left alone by recovery and
+// compaction; the receiver resumes it or removes it.
+inline constexpr const char* kPartSuffix = ".part";
 
 // Writes snap_dir/<index>.snap durably (when sync) through a temporary file and a rename.
 raft::Result<void> write_snapshot_file(Env& env, const std::string& snap_dir,

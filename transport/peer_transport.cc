@@ -148,13 +148,35 @@ bool PeerTransport::send(const raft::Message& m) {
                                   " is " + std::to_string(bytes.size()) + " bytes, over the frame limit");
     return false;
   }
+  return send_encoded(m.to, it->second, std::move(bytes));
+}
+
+bool PeerTransport::send_encoded(raft::NodeId to, Peer& peer, std::string bytes) {
   if (max_delay_.count() > 0) {
     const auto delay = std::chrono::microseconds(
         std::uniform_int_distribution<int64_t>(0, std::chrono::microseconds(max_delay_).count())(rng_));
-    delayed_.push(Delayed{std::chrono::steady_clock::now() + delay, delayed_count_++, m.to, std::move(bytes)});
+    delayed_.push(Delayed{std::chrono::steady_clock::now() + delay, delayed_count_++, to, std::move(bytes)});
     return true;
   }
-  return send_frame(m.to, it->second, bytes);
+  return send_frame(to, peer, bytes);
+}
+
+bool PeerTransport::send_snapshot_packet(raft::NodeId to, const SnapshotPacket& p) {
+  auto it = peers_.find(to);
+  if (it == peers_.end()) {
+    drop(stats_.dropped_send, "no peer " + std::to_string(to));
+    return false;
+  }
+  if (drop_rate_ > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < drop_rate_) {
+    ++stats_.dropped_fault;
+    return true;
+  }
+  std::string bytes = encode_snapshot_packet(cluster_id_, p);
+  if (bytes.size() > kMaxFrameBytes) {
+    drop(stats_.dropped_send, "snapshot chunk to " + std::to_string(to) + " over the frame limit");
+    return false;
+  }
+  return send_encoded(to, it->second, std::move(bytes));
 }
 
 bool PeerTransport::send_frame(raft::NodeId to, Peer& peer, const std::string& bytes) {
@@ -173,7 +195,7 @@ bool PeerTransport::send_frame(raft::NodeId to, Peer& peer, const std::string& b
   return true;
 }
 
-void PeerTransport::receive_all(std::vector<raft::Message>& out) {
+void PeerTransport::receive_all(std::vector<raft::Message>& out, std::vector<SnapshotPacket>* snapshots) {
   for (size_t n = 0; n < options_.max_receive_batch; ++n) {
     zmq::message_t identity;
     if (!router_.recv(identity, zmq::recv_flags::dontwait)) return;
@@ -192,6 +214,24 @@ void PeerTransport::receive_all(std::vector<raft::Message>& out) {
     if (parts != 2) {
       drop(stats_.dropped_decode, "frame with " + std::to_string(parts) + " parts from '" +
                                       wire::printable(identity.to_string_view()) + "'");
+      continue;
+    }
+    if (is_snapshot_frame(payload.to_string_view())) {
+      auto packet = decode_snapshot_packet(payload.to_string_view(), cluster_id_);
+      if (auto* err = std::get_if<DecodeError>(&packet)) {
+        uint64_t& counter =
+            err->reason == DecodeFailure::WrongCluster ? stats_.dropped_wrong_cluster : stats_.dropped_decode;
+        drop(counter, "frame from '" + wire::printable(identity.to_string_view()) + "': " + err->message);
+        continue;
+      }
+      auto& p = std::get<SnapshotPacket>(packet);
+      const raft::NodeId to = std::visit([](const auto& x) { return x.to; }, p);
+      if (to != self_ || !snapshots) {
+        drop(stats_.dropped_wrong_target, "snapshot frame addressed to " + std::to_string(to));
+        continue;
+      }
+      ++stats_.received;
+      snapshots->push_back(std::move(p));
       continue;
     }
     auto decoded = decode_message(payload.to_string_view(), cluster_id_);

@@ -36,6 +36,7 @@
 
 #include "raft/types.h"
 #include "transport/curve_keys.h"
+#include "transport/snapshot_messages.h"
 #include "transport/zap_authenticator.h"
 
 namespace transport {
@@ -101,13 +102,18 @@ class PeerTransport {
   // dropped and counted; the caller then calls RawNode::report_unreachable).
   bool send(const raft::Message& m);
 
+  // A snapshot chunk or ack (snapshot_messages.h), under the same rules as send(): never
+  // blocks, false when dropped. The test fault hooks (drop rate, delay) apply to it too.
+  bool send_snapshot_packet(raft::NodeId to, const SnapshotPacket& p);
+
   // The ROUTER, for zmq::poll(ZMQ_POLLIN).
   zmq::socket_t& socket() { return router_; }
 
   // Drains the frames waiting on the ROUTER without blocking (at most
   // options.max_receive_batch per call; poll again if more remain). Undecodable frames,
   // frames of another cluster, or addressed to another node id are dropped and counted.
-  void receive_all(std::vector<raft::Message>& out);
+  // Snapshot chunks and acks go to *snapshots (dropped and counted when it is null).
+  void receive_all(std::vector<raft::Message>& out, std::vector<SnapshotPacket>* snapshots = nullptr);
 
   const PeerStats& stats() const { return stats_; }
   // Why the last frame or message was dropped (for logs), "" if none was.
@@ -139,6 +145,8 @@ class PeerTransport {
   void drop(uint64_t& counter, std::string why);
   // Puts an encoded frame on peer `to`'s socket (counted in stats_).
   bool send_frame(raft::NodeId to, Peer& peer, const std::string& bytes);
+  // The shared tail of send() and send_snapshot_packet(): fault hooks, then send_frame.
+  bool send_encoded(raft::NodeId to, Peer& peer, std::string bytes);
   // A new DEALER connected to `raft_endpoint`; nullopt (last_problem_ says why) on failure.
   std::optional<zmq::socket_t> open_dealer(raft::NodeId id, const std::string& raft_endpoint);
   void note_send_failure(raft::NodeId id, Peer& p);

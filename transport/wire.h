@@ -42,7 +42,7 @@ inline constexpr uint8_t kLittleEndianFlag = 1;  // the first byte cereal writes
 
 // Frame kinds, written after the version so that a client request sent to a peer port (or
 // the reverse) is refused as such.
-enum class FrameKind : uint8_t { Peer = 1, Request = 2, Reply = 3 };
+enum class FrameKind : uint8_t { Peer = 1, Request = 2, Reply = 3, SnapshotChunk = 4, SnapshotAck = 5 };
 
 // Any problem found while decoding; caught by the decode_* functions.
 struct WireError : std::runtime_error {

@@ -62,6 +62,7 @@ TEST_CASE("a minimal file gets the documented defaults", "[config]") {
   CHECK(c.heartbeat_ticks == 1);
   CHECK(c.fsync);
   CHECK(c.snapshot_entries == 10000);
+  CHECK(c.snapshot_send_mb_s == 0);
   CHECK_FALSE(c.security.curve);
   REQUIRE(c.nodes.size() == 2);
   CHECK(c.nodes[1].id == 2);
@@ -82,6 +83,7 @@ TEST_CASE("every optional key is read when present", "[config]") {
                                "heartbeat_ticks: 2\n"
                                "fsync: false\n"
                                "snapshot_entries: 123\n"
+                               "snapshot_send_mb_s: 40\n"
                                "security:\n"
                                "  curve: true\n"
                                "  keys_dir: keys\n") +
@@ -94,6 +96,7 @@ TEST_CASE("every optional key is read when present", "[config]") {
   CHECK(c.heartbeat_ticks == 2);
   CHECK_FALSE(c.fsync);
   CHECK(c.snapshot_entries == 123);
+  CHECK(c.snapshot_send_mb_s == 40);
   CHECK(c.security.curve);
   CHECK(c.security.keys_dir == "/etc/raft/keys");
 }
@@ -205,6 +208,9 @@ TEST_CASE("bad cluster files are refused naming the line and the problem", "[con
       Row{head + "election_ticks: 3\nheartbeat_ticks: 3\n" + kNodes, 3, "election_ticks (3) must be greater than heartbeat_ticks (3)"},
       Row{head + "heartbeat_ticks: 12\n" + kNodes, 3, "must be greater than heartbeat_ticks (12)"},
       Row{head + "snapshot_entries: 0\n" + kNodes, 3, "'snapshot_entries' must be positive"},
+      Row{head + "snapshot_send_mb_s: 0\n" + kNodes, 3, "'snapshot_send_mb_s' must be positive"},
+      Row{head + "snapshot_send_mb_s: 100001\n" + kNodes, 3, "'snapshot_send_mb_s' is too large"},
+      Row{head + "snapshot_send_mb_s: fast\n" + kNodes, 3, "'snapshot_send_mb_s' must be an integer"},
       Row{head + "fsync: maybe\n" + kNodes, 3, "'fsync' must be true or false, got 'maybe'"},
       // Strings.
       Row{"cluster_id: \ndata_dir: d\n" + std::string(kNodes), 1, "'cluster_id' must be a string, got nothing"},

@@ -126,3 +126,44 @@ TEST_CASE("a corrupt or truncated snapshot is refused and leaves the state uncha
   CHECK_FALSE(target.restore(huge));
   CHECK(target == before);
 }
+
+TEST_CASE("a snapshot restores the same from pieces of any size, and a damaged stream changes nothing",
+          "[kv_state_machine]") {
+  KvStateMachine sm;
+  for (int i = 0; i < 50; ++i) (void)sm.apply(put("k" + std::to_string(i), std::string(100 + i, 'v'), 7, i + 1));
+  sm.set_member({2, "r", "c"});
+  const std::string bytes = sm.snapshot();
+  // Hands out `bytes` in pieces of `size`; fails with "disk error" after `fail_after` bytes.
+  auto source = [&](size_t size, size_t fail_after) {
+    auto pos = std::make_shared<size_t>(0);
+    return [&bytes, pos, size, fail_after](std::string* piece, std::string* error) {
+      if (*pos >= fail_after) {
+        *error = "disk error";
+        return false;
+      }
+      if (*pos >= bytes.size()) return false;
+      *piece = bytes.substr(*pos, std::min(size, fail_after - *pos));
+      *pos += piece->size();
+      return true;
+    };
+  };
+  for (size_t size : {size_t{1}, size_t{7}, size_t{1000}, bytes.size()}) {
+    CAPTURE(size);
+    KvStateMachine copy;
+    std::string error;
+    REQUIRE(copy.restore_stream(source(size, SIZE_MAX), bytes.size(), &error));
+    CHECK(copy == sm);
+  }
+  KvStateMachine target;
+  (void)target.apply(put("keep", "me"));
+  const KvStateMachine before = target;
+  for (size_t at : {size_t{0}, size_t{5}, bytes.size() / 2, bytes.size()}) {
+    CAPTURE(at);
+    std::string error;
+    CHECK_FALSE(target.restore_stream(source(13, at), bytes.size(), &error));
+    CHECK(error.find("disk error") != std::string::npos);
+  }
+  // A bound smaller than the data refuses lengths and counts past it.
+  CHECK_FALSE(target.restore_stream(source(64, SIZE_MAX), 100));
+  CHECK(target == before);
+}

@@ -11,6 +11,7 @@
 #include "storage/disk_storage.h"
 #include "storage/fault_env.h"
 #include "storage/snapshot_file.h"
+#include "storage/snapshot_stream.h"
 #include "storage_test_util.h"
 
 using namespace storage;
@@ -519,4 +520,95 @@ TEST_CASE("memory for entries stays within cache_bytes however long the log", "[
   REQUIRE(e->size() == 2000);
   CHECK((*e)[0].data == std::string(100, 'v'));
   CHECK((*e)[1999].index == 2000);
+}
+
+TEST_CASE("the snapshot descriptor names the file by size and hash without reading it whole",
+          "[disk_storage][snapshot_transfer]") {
+  FaultEnv env;
+  Options opts = mem_options(&env);
+  opts.keep_entries_after_snapshot = 1;
+  auto s = open_ok("/n", opts);
+  auto snap = storage_test::snapshot(1, 1, {1, 2, 3}, "boot");
+  REQUIRE(s->persist(&snap, entries(2, {1, 1, 1}), hard_state(1, 1, 4), true).ok());
+  REQUIRE(s->create_snapshot(3, {{1, 2, 3}, {}, {}, {}, false}, std::string(100000, 'k')).ok());
+  auto d = s->snapshot_descriptor(0);
+  REQUIRE(d.ok());
+  CHECK(d->metadata == s->snapshot_metadata());
+  auto desc = decode_snapshot_descriptor(d->data);
+  REQUIRE(desc);
+  CHECK(desc->index == 3);
+  const std::string path = s->snapshot_path(3);
+  CHECK(desc->file_size == env.contents(path).size());
+  CHECK(desc->file_hash == hash_file(env, path)->first);
+  CHECK_FALSE(decode_snapshot_descriptor("RKV1 not a descriptor"));
+  CHECK(s->snapshot_descriptor(4).code() == raft::ErrorCode::SnapshotTemporarilyUnavailable);
+
+  // The file streams back chunk by chunk with its metadata.
+  auto reader = SnapshotFileReader::open(env, path);
+  REQUIRE(reader.ok());
+  CHECK((*reader)->metadata().index == 3);
+  std::string data, chunk;
+  while ((*reader)->next(&chunk)) data += chunk;
+  CHECK_FALSE((*reader)->error());
+  CHECK(data == std::string(100000, 'k'));
+  // A damaged byte is found by the streaming reader too.
+  std::string bytes = env.contents(path);
+  bytes[bytes.size() - 10] ^= 1;
+  env.set_contents("/n/snap/other", bytes);
+  CHECK_FALSE(verify_snapshot_file(env, "/n/snap/other").ok());
+}
+
+TEST_CASE("a pinned snapshot file survives compaction until unpinned", "[disk_storage][snapshot_transfer]") {
+  FaultEnv env;
+  Options opts = mem_options(&env);
+  opts.keep_entries_after_snapshot = 1;
+  auto s = open_ok("/n", opts);
+  auto snap = storage_test::snapshot(1, 1, {1, 2, 3}, "boot");
+  REQUIRE(s->persist(&snap, entries(2, {1, 1, 1, 1}), hard_state(1, 1, 5), true).ok());
+  REQUIRE(s->create_snapshot(3, {{1, 2, 3}, {}, {}, {}, false}, "three").ok());
+  s->pin_snapshot(3);
+  REQUIRE(s->create_snapshot(4, {{1, 2, 3}, {}, {}, {}, false}, "four").ok());
+  CHECK(env.exists(s->snapshot_path(3)));  // a transfer is reading it
+  s->unpin_snapshot(3);
+  CHECK_FALSE(env.exists(s->snapshot_path(3)));
+  CHECK(env.exists(s->snapshot_path(4)));
+  s->pin_snapshot(4);
+  s->unpin_snapshot(4);  // still the one in force: kept
+  CHECK(env.exists(s->snapshot_path(4)));
+}
+
+TEST_CASE("a received snapshot file is adopted by its descriptor, not rewritten, and survives reopen",
+          "[disk_storage][snapshot_transfer]") {
+  FaultEnv env;
+  Options opts = mem_options(&env);
+  {
+    auto leader = open_ok("/leader", opts);
+    auto boot = storage_test::snapshot(1, 1, {1, 2, 3}, "boot");
+    REQUIRE(leader->persist(&boot, entries(2, {1, 2, 2}), hard_state(2, 1, 4), true).ok());
+    REQUIRE(leader->create_snapshot(4, {{1, 2, 3}, {}, {}, {}, false}, std::string(50000, 'v')).ok());
+  }
+  auto leader = open_ok("/leader", opts);
+  auto desc = leader->snapshot_descriptor(0);
+  REQUIRE(desc.ok());
+  auto follower = open_ok("/follower", opts);
+  // What the chunk receiver does: the file lands in snap/ (a part file is left alone).
+  env.set_contents("/follower/snap/" + snapshot_name(4) + ".0123456789abcdef.part", "half");
+  env.set_contents(follower->snapshot_path(4), env.contents(leader->snapshot_path(4)));
+  const uint64_t syncs = env.sync_count();
+  REQUIRE(follower->persist(&*desc, {}, hard_state(2, 1, 4), true).ok());
+  CHECK(env.sync_count() - syncs <= 2);  // the stream's batch, not a snapshot file rewrite
+  CHECK(follower->snapshot_metadata() == desc->metadata);
+  CHECK(follower->snapshot(0)->data == std::string(50000, 'v'));
+  CHECK(*follower->first_index() == 5);
+  follower.reset();
+  auto reopened = open_ok("/follower", opts);
+  CHECK(reopened->snapshot_metadata() == desc->metadata);
+  CHECK(reopened->recovery_warnings().empty());
+  CHECK(env.exists("/follower/snap/" + snapshot_name(4) + ".0123456789abcdef.part"));
+
+  // A descriptor whose file is missing or of another size is refused.
+  auto other = open_ok("/other", opts);
+  CHECK(other->persist(&*desc, {}, hard_state(2, 1, 4), true).code() == raft::ErrorCode::Io);
+  env.set_contents(other->snapshot_path(4), "short");
+  CHECK(other->persist(&*desc, {}, hard_state(2, 1, 4), true).code() == raft::ErrorCode::Io);
 }
