@@ -73,7 +73,7 @@ struct PidFileGuard {
 }  // namespace
 
 TEST_CASE("the harness names nodes that cannot start instead of waiting for a leader", "[integration][harness]") {
-  Cluster c("harness-exit", 3, 27100);
+  Cluster c("harness-exit", 3, 26600);
   std::vector<std::unique_ptr<PortSquatter>> held;
   for (auto id : c.ids()) held.push_back(std::make_unique<PortSquatter>(port_of(c.raft_address(id))));
   c.start_all();
@@ -86,7 +86,7 @@ TEST_CASE("the harness names nodes that cannot start instead of waiting for a le
 }
 
 TEST_CASE("cluster.sh start names a node that exits, with its exit status and log", "[integration][launcher]") {
-  Cluster c("launcher-exit", 3, 27200);
+  Cluster c("launcher-exit", 3, 26700);
   PidFileGuard guard{{c.node_dir(1), c.node_dir(2), c.node_dir(3)}, c.config_path()};
   PortSquatter held(port_of(c.raft_address(2)));
   const std::string bin_dir = std::filesystem::path(RAFT_NODE_BIN).parent_path();
@@ -117,7 +117,7 @@ TEST_CASE("cluster.sh runs from a checkout under a private folder whose path has
   std::filesystem::copy_file(CLUSTER_SH, root + "/scripts/cluster.sh");
   std::filesystem::copy_file(RAFT_NODE_BIN, root + "/build/bin/raft-node");
   std::filesystem::copy_file(RAFTCTL_BIN, root + "/build/bin/raftctl");
-  Cluster c("launcher-private", 3, 27300);  // only for its cluster file (data_dir: data)
+  Cluster c("launcher-private", 3, 26800);  // only for its cluster file (data_dir: data)
   const std::string config = root + "/my config/cluster.yaml";
   std::filesystem::copy_file(c.config_path(), config);
   const std::string data = root + "/my config/data";
