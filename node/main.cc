@@ -32,7 +32,7 @@
 
 #include "config/cluster_config.h"
 #include "node/node.h"
-#include "storage/trigger_fault_env.h"
+#include "storage/testing/trigger_fault_env.h"
 
 namespace {
 
