@@ -109,13 +109,6 @@ bool Raft::is_learner() const {
   return pr && pr->is_learner;
 }
 
-void Raft::set_randomized_election_timeout(int t) {
-  RAFT_CHECK(t >= min_election_timeout_ && t < max_election_timeout_,
-             "election timeout %d outside [%d, %d)", t, min_election_timeout_,
-             max_election_timeout_);
-  randomized_election_timeout_ = t;
-}
-
 void Raft::reset_randomized_election_timeout() {
   const auto span = static_cast<uint64_t>(max_election_timeout_ - min_election_timeout_);
   randomized_election_timeout_ =
