@@ -6,8 +6,9 @@
 //                      (idx and votes list one value per voter of cfg ∪ cfg_out, in id order;
 //                      `_` is unknown)
 //   interaction/*.txt  a cluster of RawNodes, each driven by raft::ReadyDriver, the loop
-//                      raft-node runs: add-nodes, campaign, propose, process-ready,
-//                      deliver-msgs, stabilize, raft-state, persist-late, complete-write.
+//                      raft-node runs: add-nodes, campaign, propose, propose-conf-change,
+//                      process-ready, deliver-msgs, stabilize, raft-state, tick-heartbeat,
+//                      persist-late, complete-write.
 //
 // REWRITE=1 build/bin/raft_unit_tests "[datadriven]" rewrites the expected outputs.
 #include <catch2/catch.hpp>
@@ -25,6 +26,7 @@
 #include "raft/quorum/joint.h"
 #include "raft/raw_node.h"
 #include "raft/ready_driver.h"
+#include "raft/tracker/progress_tracker.h"
 #include "tests/support/datadriven.h"
 #include "tests/unit/raft/test_util.h"
 
@@ -192,7 +194,8 @@ class InteractionNode final : public DurableLog, public Outbox, public Applier {
     const Raft& r = raw_->raft();
     s << id_ << ": " << to_string(r.state()) << " term=" << r.term() << " commit=" << r.raft_log().committed()
       << " applied=" << applied_ << " last=" << r.raft_log().last_index()
-      << " disk(commit=" << store_.hard_state().commit << " last=" << *store_.last_index() << ")";
+      << " disk(commit=" << store_.hard_state().commit << " last=" << *store_.last_index() << ")"
+      << " conf=" << r.prs().config().describe();
     if (!in_flight_.empty()) s << " writes_in_flight=" << in_flight_.size();
     return s.str();
   }
@@ -224,10 +227,14 @@ class Interaction {
   std::string handle(const datadriven::Directive& d) {
     out_.str("");
     if (d.cmd == "add-nodes") {
+      // The first call makes the initial voters; later ones add nodes that start from the
+      // same initial membership and learn the rest from the leader's log.
       const uint64_t n = d.number("n");
-      ConfState cs;
-      for (NodeId id = 1; id <= n; ++id) cs.voters.push_back(id);
-      for (NodeId id = 1; id <= n; ++id) nodes_[id] = std::make_unique<InteractionNode>(id, cs, wire_, out_);
+      const NodeId first = nodes_.empty() ? 1 : nodes_.rbegin()->first + 1;
+      if (nodes_.empty()) {
+        for (NodeId id = 1; id <= n; ++id) initial_.voters.push_back(id);
+      }
+      for (NodeId id = first; id < first + n; ++id) nodes_[id] = std::make_unique<InteractionNode>(id, initial_, wire_, out_);
       return "ok";
     }
     if (d.cmd == "stabilize") {
@@ -241,6 +248,15 @@ class Interaction {
     InteractionNode& n = node(d.number("id"));
     if (d.cmd == "campaign") return check(n.raw().campaign());
     if (d.cmd == "propose") return check(n.raw().propose("", d.value("data")));
+    if (d.cmd == "propose-conf-change") {
+      ConfChangeV2 cc;
+      for (const auto& [key, type] : {std::pair{"add", ConfChangeType::AddNode}, std::pair{"remove", ConfChangeType::RemoveNode},
+                                      std::pair{"learner", ConfChangeType::AddLearnerNode}}) {
+        if (!d.has(key)) continue;
+        for (const auto& v : d.values(key)) cc.changes.push_back(ConfChangeSingle{type, std::stoull(v)});
+      }
+      return check(n.raw().propose_conf_change("", cc));
+    }
     if (d.cmd == "tick-heartbeat") {
       for (int i = 0; i < n.raw().raft().heartbeat_timeout(); ++i) n.raw().tick();
       return "ok";
@@ -302,6 +318,7 @@ class Interaction {
   }
 
   std::map<NodeId, std::unique_ptr<InteractionNode>> nodes_;
+  ConfState initial_;
   std::vector<Message> wire_;
   std::ostringstream out_;
 };
