@@ -13,7 +13,7 @@
 //                           EIO (a dying disk: the node stops, exit code 1).
 //   RAFT_TEST_DISK_FULL_FILE=PATH     while PATH exists, every write of the log fails with
 //                           ENOSPC (a full disk: the node pauses its writes until PATH is gone).
-// (storage/trigger_fault_env.h; docs/disk_faults.md.)
+// (storage/testing/trigger_fault_env.h; docs/disk_faults.md.)
 //
 // Logs go to stdout (the launcher redirects them to <data_dir>/node-N/node.log). Exit codes:
 // 0 after a clean stop (SIGTERM/SIGINT), 1 on a startup or storage failure, 2 on a usage or
@@ -33,7 +33,7 @@
 
 #include "config/cluster_config.h"
 #include "node/node.h"
-#include "storage/trigger_fault_env.h"
+#include "storage/testing/trigger_fault_env.h"
 
 namespace {
 

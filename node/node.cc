@@ -132,7 +132,9 @@ std::string Node::init() {
 
   auto initial = store_->storage().initial_state();
   if (!initial.ok()) return "cannot read the initial state: " + initial.error().to_string();
-  hard_state_ = initial->hard_state;
+  ready_hooks_ = std::make_unique<ReadyHooks>(*this);
+  ready_ = std::make_unique<raft::ReadyDriver>(*ready_hooks_, *ready_hooks_, *ready_hooks_, initial->hard_state);
+  ready_->on_soft_state = [this](const raft::SoftState& ss) { soft_state_ = ss; };
   conf_state_ = initial->conf_state;
   if (!store_->empty() && !is_member(conf_state_) &&
       (!conf_state_.voters.empty() || !conf_state_.learners.empty()) && conf_state_.voters_outgoing.empty()) {
@@ -200,7 +202,7 @@ std::string Node::init() {
   }
   update_peers();
   spdlog::info("node {} of cluster '{}' serving: raft {}, client {}; applied {}, term {}, commit {}", opts_.id,
-               cluster.cluster_id, self->raft, self->client, applied_, hard_state_.term, hard_state_.commit);
+               cluster.cluster_id, self->raft, self->client, applied_, ready_->hard_state().term, ready_->hard_state().commit);
   return "";
 }
 
@@ -257,10 +259,10 @@ int Node::run(int stop_fd) {
       if (e.num() != EINTR) throw;
     }
     if (items[2].revents & ZMQ_POLLIN) {
-      spdlog::info("stop requested: shutting down (applied {}, commit {})", applied_, hard_state_.commit);
+      spdlog::info("stop requested: shutting down (applied {}, commit {})", applied_, ready_->hard_state().commit);
       // A clean stop leaves the latest commit index on disk, so that a restart re-applies
       // everything at once. Best effort: a failure here loses nothing.
-      if (commit_unwritten_) (void)store_->persist(nullptr, {}, hard_state_, true);
+      if (ready_->commit_unwritten()) (void)store_->persist(nullptr, {}, ready_->hard_state(), true);
       fail_pending("the node is shutting down");
       return 0;
     }
@@ -287,7 +289,7 @@ int Node::run(int stop_fd) {
   // writes were paused on a full disk.
   if (stop_requested_) {
     spdlog::info("stop requested while writes were paused: shutting down (applied {}, commit {})", applied_,
-                 hard_state_.commit);
+                 ready_->hard_state().commit);
     fail_pending("the node is shutting down");
     return 0;
   }
@@ -764,61 +766,38 @@ void Node::maybe_hand_over_for_slow_disk() {
       now + std::chrono::milliseconds(int64_t{4} * opts_.cluster.election_ticks * opts_.cluster.tick_ms);
 }
 
-bool Node::handle_ready() {
-  raft::Ready rd = raw_->ready();
-  const raft::Term term_before = hard_state_.term;
-  const bool was_leader = is_leader();
-  if (rd.soft_state) soft_state_ = *rd.soft_state;
-
-  send_messages(rd.messages);
-
-  const bool has_snapshot = !rd.snapshot.empty();
-  // Committed entries handed out in a Ready are already on this node's disk (the core hands
-  // out nothing beyond what was persisted) and on a quorum's: apply them, and answer their
-  // clients, before this Ready's own write, so that a reply never waits for the fsync of
-  // later entries. With a snapshot the order stays restore-then-apply.
-  if (!has_snapshot) apply_entries(rd.committed_entries);
-  // A hard state that differs only in its commit index is not written on its own: the commit
-  // index may lag on disk (a restarted node learns it again from the leader, and the core
-  // takes what was applied as committed), so it rides on the next write of entries, a
-  // snapshot, a term or a vote. One write per Ready instead of two on a leader at one client.
-  std::optional<raft::HardState> hs = rd.hard_state;
-  if (hs) {
-    const bool commit_only = hs->term == hard_state_.term && hs->vote == hard_state_.vote;
-    hard_state_ = *hs;
-    if (commit_only && !has_snapshot && rd.entries.empty()) {
-      commit_unwritten_ = true;
-      hs.reset();
+// The node's side of the Ready driver (raft/ready_driver.h), which fixes the order every
+// Ready is handled in: the LogStore is the disk (through persist(), which times the write and
+// waits out a full disk), the peer transport the outbox, and the KV state machine with the
+// client bookkeeping (replies, conf-change waiters, read batches) the applier.
+class Node::ReadyHooks final : public raft::DurableLog, public raft::Outbox, public raft::Applier {
+ public:
+  explicit ReadyHooks(Node& node) : node_(node) {}
+  raft::WriteOutcome write(const raft::WriteRequest& w) override {
+    return node_.persist(w.snapshot, *w.entries, w.hard_state, w.must_sync) ? raft::WriteOutcome::Done
+                                                                             : raft::WriteOutcome::Failed;
+  }
+  void send(std::vector<raft::Message>& msgs) override { node_.send_messages(msgs); }
+  void restore(const raft::Snapshot& snap) override { node_.restore_snapshot(snap); }
+  void apply(std::vector<raft::Entry>& entries) override { node_.apply_entries(entries); }
+  // A confirmed read index: its batch is answered once applied_ reaches it.
+  void read_states(std::vector<raft::ReadState>& states) override {
+    for (auto& rs : states) {
+      auto it = node_.pending_reads_.find(rs.request_ctx);
+      if (it == node_.pending_reads_.end()) continue;
+      node_.ready_reads_.emplace(rs.index, std::move(it->second));
+      node_.pending_reads_.erase(it);
     }
   }
-  if (has_snapshot || !rd.entries.empty() || hs) {
-    if (commit_unwritten_) hs = hard_state_;
-    if (!persist(has_snapshot ? &rd.snapshot : nullptr, rd.entries, hs, rd.must_sync)) return false;
-    commit_unwritten_ = false;
-  }
 
-  send_messages(rd.persisted_messages);
+ private:
+  Node& node_;
+};
 
-  if (has_snapshot) {
-    restore_snapshot(rd.snapshot);
-    apply_entries(rd.committed_entries);
-  }
-
-  for (auto& rs : rd.read_states) {
-    auto it = pending_reads_.find(rs.request_ctx);
-    if (it == pending_reads_.end()) continue;
-    ready_reads_.emplace(rs.index, std::move(it->second));
-    pending_reads_.erase(it);
-  }
-
-  raft::LightReady light = raw_->advance(std::move(rd));
-  if (light.commit_index) {
-    hard_state_.commit = *light.commit_index;
-    commit_unwritten_ = true;  // written with the next entries (see above)
-  }
-  send_messages(light.messages);
-  apply_entries(light.committed_entries);
-  raw_->advance_apply();
+bool Node::handle_ready() {
+  const raft::Term term_before = ready_->hard_state().term;
+  const bool was_leader = is_leader();
+  if (!ready_->handle_ready(*raw_)) return false;
 
   for (raft::NodeId id : unreachable_) raw_->report_unreachable(id);
   unreachable_.clear();
@@ -827,13 +806,14 @@ bool Node::handle_ready() {
   snapshots_sent_.clear();
   check_transfer(false);
 
+  const raft::Term term = ready_->hard_state().term;
   if (was_leader && !is_leader()) {
-    spdlog::info("no longer the leader (term {}): answering pending requests Unknown", hard_state_.term);
+    spdlog::info("no longer the leader (term {}): answering pending requests Unknown", term);
     fail_pending("leadership lost before the request was applied");
-  } else if (hard_state_.term != term_before && !pending_writes_.empty()) {
+  } else if (term != term_before && !pending_writes_.empty()) {
     fail_pending("the term changed before the request was applied");
   }
-  if (!was_leader && is_leader()) spdlog::info("became the leader of term {}", hard_state_.term);
+  if (!was_leader && is_leader()) spdlog::info("became the leader of term {}", term);
   maybe_hand_over_for_slow_disk();
   return true;
 }

@@ -8,11 +8,15 @@
 //   3. take every client request that arrived: writes on the leader are proposed (many per
 //      Ready: batching), linearizable gets on the leader share one read_index per iteration,
 //      serializable gets and status are answered at once, followers answer NotLeader;
-//   4. if the RawNode has a Ready: send rd.messages; persist snapshot + entries + hard state
-//      with ONE LogStore::persist call (a change of the commit index alone is not written
-//      by itself: it rides on the next write); send rd.persisted_messages; restore the KV
-//      state from rd.snapshot; apply rd.committed_entries; answer rd.read_states; advance;
-//      handle the LightReady (note its commit, send, apply); advance_apply;
+//   4. if the RawNode has a Ready: hand it to raft::ReadyDriver (raft/ready_driver.h, the
+//      loop the simulation runs too): send rd.messages; apply rd.committed_entries (before
+//      this Ready's write, unless there is a snapshot); persist snapshot + entries + hard
+//      state with ONE LogStore::persist call (a change of the commit index alone is not
+//      written by itself: it rides on the next write); send rd.persisted_messages; restore
+//      the KV state from rd.snapshot and then apply; note rd.read_states; advance; handle the
+//      LightReady (note its commit, send, apply); advance_apply. Then the node-specific
+//      parts: transport reports, transfer waiters, fail_pending on a lost leadership or
+//      term, the slow-disk hand-over;
 //   5. every snapshot_entries applied entries, snapshot the KV state (log compaction).
 // Snapshot files travel between nodes in chunks beside this (docs/snapshots.md): chunks and
 // acks received are handled after the peer messages; chunks are sent after the Ready.
@@ -52,6 +56,7 @@
 #include "node/log_store.h"
 #include "node/snapshot_transfer.h"
 #include "raft/raw_node.h"
+#include "raft/ready_driver.h"
 #include "transport/peer_transport.h"
 
 namespace storage {
@@ -165,8 +170,11 @@ class Node {
   std::unique_ptr<ClientService> clients_;
   KvStateMachine kv_;
 
-  raft::HardState hard_state_;     // the latest; on disk too unless commit_unwritten_
-  bool commit_unwritten_ = false;  // hard_state_.commit is ahead of the one on disk
+  // The Ready loop (raft/ready_driver.h, shared with the simulation) and this node's side of
+  // it. The driver also holds the latest hard state and whether its commit is on disk.
+  class ReadyHooks;
+  std::unique_ptr<ReadyHooks> ready_hooks_;
+  std::unique_ptr<raft::ReadyDriver> ready_;
   raft::ConfState conf_state_;     // membership after the last applied conf change
   raft::Index applied_ = 0;
   raft::Index last_snapshot_index_ = 0;

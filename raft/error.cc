@@ -12,7 +12,6 @@ std::string_view to_string(ErrorCode c) {
     case ErrorCode::Unavailable: return "log entries unavailable";
     case ErrorCode::SnapshotOutOfDate: return "snapshot out of date";
     case ErrorCode::SnapshotTemporarilyUnavailable: return "snapshot temporarily unavailable";
-    case ErrorCode::RequestSnapshotDropped: return "request snapshot dropped";
     case ErrorCode::Io: return "storage I/O error";
   }
   return "unknown error";

@@ -21,7 +21,6 @@ enum class ErrorCode {
   Unavailable,                  // the requested index is newer than the last entry
   SnapshotOutOfDate,            // applying a snapshot older than what storage has
   SnapshotTemporarilyUnavailable,  // storage is still building the requested snapshot
-  RequestSnapshotDropped,
   Io,                           // a durable Storage failed to read (outside raft/ only)
 };
 

@@ -55,10 +55,6 @@ Result<Index> MemStorage::first_index() const { return offset() + 1; }
 Result<Index> MemStorage::last_index() const { return ents_.back().index; }
 
 Result<Snapshot> MemStorage::snapshot(Index request_index) const {
-  if (snap_unavailable_once_) {
-    snap_unavailable_once_ = false;
-    return make_error(ErrorCode::SnapshotTemporarilyUnavailable);
-  }
   Snapshot snap = snapshot_;
   // A snapshot older than what the caller asked for is useless; let the caller retry.
   if (snap.metadata.index < request_index) {

@@ -49,9 +49,6 @@ class MemStorage final : public Storage {
   // Compacted if already compacted past it; panics if compact_index > last_index() + 1.
   Result<void> compact(Index compact_index);
 
-  // Test hook: the next snapshot() call returns SnapshotTemporarilyUnavailable.
-  void trigger_snap_unavailable() { snap_unavailable_once_ = true; }
-
  private:
   Index offset() const { return ents_.front().index; }
 
@@ -59,7 +56,6 @@ class MemStorage final : public Storage {
   ConfState conf_state_;
   Snapshot snapshot_;        // metadata of the latest snapshot (and its data)
   std::vector<Entry> ents_;  // see the invariant in the file comment
-  mutable bool snap_unavailable_once_ = false;
 };
 
 }  // namespace raft

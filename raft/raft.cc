@@ -66,11 +66,14 @@ Result<void> Raft::init(const Storage& storage, const Config& c) {
   }
   const HardState& hs = rs->hard_state;
   if (!hs.empty()) {
-    if (hs.commit < log_.committed() || hs.commit > log_.last_index()) {
+    if (hs.commit > log_.last_index()) {
       return make_error(ErrorCode::ConfigInvalid,
-                        format("stored commit %lu is out of range [%lu, %lu]", hs.commit,
-                               log_.committed(), log_.last_index()));
+                        format("stored commit %lu is past the last index %lu", hs.commit, log_.last_index()));
     }
+    // A stored commit below the first kept entry is fine: a change of the commit index alone
+    // is written lazily (it rides on the next write), while a snapshot of what was applied,
+    // and the compaction behind it, may already have passed it. Everything a snapshot covers
+    // was committed, so the commit stays at least there (commit_to never lowers it).
     log_.commit_to(hs.commit);
     term_ = hs.term;
     vote_ = hs.vote;
@@ -104,13 +107,6 @@ bool Raft::promotable() const { return prs_.config().voters.contains(id_); }
 bool Raft::is_learner() const {
   const Progress* pr = prs_.get(id_);
   return pr && pr->is_learner;
-}
-
-void Raft::set_randomized_election_timeout(int t) {
-  RAFT_CHECK(t >= min_election_timeout_ && t < max_election_timeout_,
-             "election timeout %d outside [%d, %d)", t, min_election_timeout_,
-             max_election_timeout_);
-  randomized_election_timeout_ = t;
 }
 
 void Raft::reset_randomized_election_timeout() {
@@ -525,15 +521,18 @@ Result<void> Raft::check_conf_change_proposal(const Entry& e) {
 }
 
 void Raft::handle_read_index(Message& m) {
+  if (!committed_entry_in_current_term()) {
+    // Thesis §6.4 step 1: until an entry of this term commits, our commit index may lag
+    // the cluster's. Hold the request until then. A lone voter too: its stored commit may
+    // lag its own log (a change of the commit alone is written lazily), so after a restart
+    // entries it committed, applied and acknowledged before crashing can sit above its
+    // commit index until its new term's first entry commits them again.
+    pending_read_index_messages_.push_back(std::move(m));
+    return;
+  }
   if (prs_.is_singleton()) {
     // Alone, our commit index is the cluster's.
     send_read_index_response(m, log_.committed());
-    return;
-  }
-  if (!committed_entry_in_current_term()) {
-    // Thesis §6.4 step 1: until an entry of this term commits, our commit index may lag
-    // the cluster's. Hold the request until then.
-    pending_read_index_messages_.push_back(std::move(m));
     return;
   }
   if (read_only_.option() == ReadOnlyOption::LeaseBased) {

@@ -65,8 +65,6 @@ class Raft {
   StateRole state() const { return state_; }
   NodeId lead_transferee() const { return lead_transferee_; }
   Index pending_conf_index() const { return pending_conf_index_; }
-  uint64_t uncommitted_size() const { return uncommitted_size_; }
-  int election_elapsed() const { return election_elapsed_; }
   int randomized_election_timeout() const { return randomized_election_timeout_; }
   int election_timeout() const { return election_timeout_; }
   int heartbeat_timeout() const { return heartbeat_timeout_; }
@@ -82,7 +80,6 @@ class Raft {
   Status status() const;
 
   // --- Test hooks. ---
-  void set_randomized_election_timeout(int t);
   // Forces role changes, as the paper's figures describe them (tests only).
   void become_follower(Term term, NodeId leader);
   void become_candidate();

@@ -108,7 +108,6 @@ class DiskStorage final : public raft::Storage {
   // Brand-new: no hard state, no entries, no snapshot.
   bool empty() const;
   const std::vector<std::string>& recovery_warnings() const { return warnings_; }
-  const RecoveryReport& recovery_report() const { return report_; }
   // The error that failed the storage, if any (then every write is refused).
   const std::optional<raft::Error>& failure() const { return failure_; }
 

@@ -1,6 +1,6 @@
 // Env: the small file-system interface every byte of storage/ goes through.
 //
-// It exists so that tests can replace the disk: FaultEnv (fault_env.h) keeps files in memory,
+// It exists so that tests can replace the disk: FaultEnv (testing/fault_env.h) keeps files in memory,
 // can fail writes the way a full disk does, and can simulate a power cut by throwing away
 // everything that was not made durable with sync() / sync_dir(). The POSIX implementation
 // (default_env()) is a thin layer over open/write/fdatasync/rename.

@@ -40,8 +40,6 @@ class LogWriter {
   raft::Result<void> sync();
 
   uint64_t size() const { return size_; }
-  // Bytes framed but not written yet.
-  size_t pending_bytes() const { return buf_.size(); }
 
  private:
   // Constant after construction

@@ -2,7 +2,8 @@
 //
 //   BM_ThreeNodePropose/<batch>: a three-node cluster of RawNodes over MemStorage in one
 //     process. Each iteration proposes `batch` entries on the leader, then runs the full Ready
-//     loop on every node (persist to MemStorage, send, apply, advance) and delivers messages
+//     loop on every node (raft::ReadyDriver, the loop raft-node runs, over MemStorage: send,
+//     apply, persist, send, advance) and delivers messages
 //     in memory until the cluster is quiet: every proposal committed and applied everywhere.
 //     So the figure is proposals per second with `batch` proposals per Ready, with no I/O;
 //     msgs/round counts the messages delivered per iteration.
@@ -21,12 +22,44 @@
 #include "raft/raft.h"
 #include "raft/raft_log.h"
 #include "raft/raw_node.h"
+#include "raft/ready_driver.h"
 
 namespace {
 
 using namespace raft;
 
 constexpr size_t kPayload = 128;
+
+// One node's side of the driver: MemStorage as the disk, the shared wire as the outbox, and
+// a state machine that only counts what the leader applied.
+class BenchHooks final : public DurableLog, public Outbox, public Applier {
+ public:
+  BenchHooks(MemStorage& store, std::vector<Message>& wire, uint64_t* applied)
+      : store_(store), wire_(wire), applied_(applied) {}
+  WriteOutcome write(const WriteRequest& w) override {
+    if (w.snapshot) (void)store_.apply_snapshot(*w.snapshot);
+    store_.append(*w.entries);
+    if (w.hard_state) store_.set_hard_state(*w.hard_state);
+    return WriteOutcome::Done;
+  }
+  void send(std::vector<Message>& msgs) override {
+    for (auto& m : msgs) wire_.push_back(std::move(m));
+    msgs.clear();
+  }
+  void restore(const Snapshot&) override {}
+  void apply(std::vector<Entry>& es) override {
+    for (const auto& e : es) {
+      benchmark::DoNotOptimize(e.data.data());
+      if (applied_ && !e.data.empty()) ++*applied_;
+    }
+  }
+  void read_states(std::vector<ReadState>&) override {}
+
+ private:
+  MemStorage& store_;
+  std::vector<Message>& wire_;
+  uint64_t* applied_;  // null: not counted (followers)
+};
 
 class BenchCluster {
  public:
@@ -41,6 +74,8 @@ class BenchCluster {
       auto n = RawNode::create(c, *stores_[i]);
       if (!n.ok()) std::abort();
       nodes_[i] = std::move(*n);
+      hooks_[i] = std::make_unique<BenchHooks>(*stores_[i], wire_, i == 0 ? &applied_ : nullptr);
+      drivers_[i] = std::make_unique<ReadyDriver>(*hooks_[i], *hooks_[i], *hooks_[i], stores_[i]->hard_state());
     }
     if (!nodes_[0]->campaign().ok()) std::abort();
     run();
@@ -58,7 +93,7 @@ class BenchCluster {
       for (size_t i = 0; i < 3; ++i) {
         if (nodes_[i]->has_ready()) {
           any = true;
-          handle_ready(i);
+          (void)drivers_[i]->handle_ready(*nodes_[i]);
         }
       }
       if (!any && wire_.empty()) break;
@@ -71,30 +106,6 @@ class BenchCluster {
   }
 
  private:
-  void handle_ready(size_t i) {
-    RawNode& n = *nodes_[i];
-    MemStorage& s = *stores_[i];
-    Ready rd = n.ready();
-    for (auto& m : rd.messages) wire_.push_back(std::move(m));
-    if (!rd.snapshot.empty()) (void)s.apply_snapshot(rd.snapshot);
-    s.append(rd.entries);
-    if (rd.hard_state) s.set_hard_state(*rd.hard_state);
-    for (auto& m : rd.persisted_messages) wire_.push_back(std::move(m));
-    apply(i, rd.committed_entries);
-    LightReady lr = n.advance(std::move(rd));
-    if (lr.commit_index) s.set_commit(*lr.commit_index);
-    for (auto& m : lr.messages) wire_.push_back(std::move(m));
-    apply(i, lr.committed_entries);
-    n.advance_apply();
-  }
-
-  void apply(size_t i, const std::vector<Entry>& es) {
-    for (const auto& e : es) {
-      benchmark::DoNotOptimize(e.data.data());
-      if (i == 0 && !e.data.empty()) ++applied_;
-    }
-  }
-
   void maybe_compact() {
     for (size_t i = 0; i < 3; ++i) {
       const Index applied = nodes_[i]->raft().raft_log().applied();
@@ -107,6 +118,8 @@ class BenchCluster {
 
   std::array<std::unique_ptr<MemStorage>, 3> stores_;
   std::array<std::unique_ptr<RawNode>, 3> nodes_;
+  std::array<std::unique_ptr<BenchHooks>, 3> hooks_;
+  std::array<std::unique_ptr<ReadyDriver>, 3> drivers_;
   std::array<Index, 3> compacted_{};
   std::vector<Message> wire_;
   uint64_t applied_ = 0;

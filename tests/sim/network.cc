@@ -26,7 +26,10 @@ class TraceLogger final : public raft::Logger {
 }  // namespace
 
 Network::Network(NetworkOptions options)
-    : config_(options.config), rng_(options.seed), raft_logs_(options.raft_logs) {
+    : config_(options.config),
+      late_persistence_(options.late_persistence),
+      rng_(options.seed),
+      raft_logs_(options.raft_logs) {
   prev_panic_handler_ = raft::set_panic_handler(&raft::throwing_panic_handler);
   raft::ConfState cs;
   cs.voters = options.voters;
@@ -90,6 +93,25 @@ std::vector<NodeId> Network::alive_ids() const {
 }
 
 void Network::create_raw(SimNode& n) {
+  if (!n.driver) {
+    n.hooks = std::make_unique<SimReadyHooks>(*this, n);
+    n.hooks->late = late_persistence_;
+    n.driver = std::make_unique<raft::ReadyDriver>(*n.hooks, *n.hooks, *n.hooks);
+    n.driver->on_ready = [this, &n](const raft::Ready& rd) {
+      if (!trace) return;
+      std::ostringstream s;
+      s << "ready " << n.id << ": " << rd.entries.size() << " entries, " << rd.committed_entries.size()
+        << " committed, " << rd.messages.size() << "+" << rd.persisted_messages.size() << " msgs";
+      if (rd.hard_state) s << ", hs t" << rd.hard_state->term << " v" << rd.hard_state->vote << " c" << rd.hard_state->commit;
+      if (!rd.snapshot.empty()) s << ", snapshot " << rd.snapshot.metadata.index;
+      if (rd.soft_state) s << ", " << raft::to_string(rd.soft_state->raft_state) << " lead " << rd.soft_state->leader_id;
+      if (n.hooks->fail_next_write) s << " -- crashes before persisting";
+      if (n.hooks->late) s << " (" << n.hooks->writes_in_flight() << " writes in flight)";
+      note(s.str());
+    };
+  }
+  n.hooks->forget_writes();
+  n.driver->reset(n.storage->hard_state());
   // The state machine restarts from the durable snapshot; Raft re-delivers the committed
   // entries after it.
   auto snap = n.storage->snapshot(0);
@@ -126,6 +148,7 @@ void Network::crash(NodeId id) {
   note("crash " + std::to_string(id));
   if (before_crash) before_crash(n);
   n.raw.reset();
+  n.hooks->forget_writes();
   n.pending_reads.clear();
   n.app = KvApp();
   // Messages in flight to it are lost; the transport tells a snapshot's sender it failed
@@ -169,56 +192,94 @@ void Network::stepped() {
   if (after_step) after_step();
 }
 
+bool Network::has_work(NodeId id) const {
+  const SimNode& n = node(id);
+  return n.alive() && (n.raw->has_ready() || n.hooks->writes_in_flight() > 0);
+}
+
 bool Network::handle_ready(NodeId id, bool crash_before_persist) {
   SimNode& n = node(id);
-  if (!n.alive() || !n.raw->has_ready()) return false;
-  raft::Ready rd = n.raw->ready();
-  if (trace) {
-    std::ostringstream s;
-    s << "ready " << id << ": " << rd.entries.size() << " entries, " << rd.committed_entries.size()
-      << " committed, " << rd.messages.size() << "+" << rd.persisted_messages.size() << " msgs";
-    if (rd.hard_state) s << ", hs t" << rd.hard_state->term << " v" << rd.hard_state->vote << " c" << rd.hard_state->commit;
-    if (!rd.snapshot.empty()) s << ", snapshot " << rd.snapshot.metadata.index;
-    if (rd.soft_state) s << ", " << raft::to_string(rd.soft_state->raft_state) << " lead " << rd.soft_state->leader_id;
-    if (crash_before_persist) s << " -- crashes before persisting";
-    note(s.str());
+  if (!n.alive()) return false;
+  const bool has_ready = n.raw->has_ready();
+  if (n.hooks->writes_in_flight() > 0 && (!has_ready || std::bernoulli_distribution(0.5)(rng_))) {
+    note("node " + std::to_string(id) + ": a write completes (" +
+         std::to_string(n.hooks->writes_in_flight() - 1) + " still in flight)");
+    n.hooks->complete_write();
+    stepped();
+    return true;
   }
-  for (auto& m : rd.messages) post(std::move(m));
-  rd.messages.clear();
+  if (!has_ready) return false;
+  n.hooks->fail_next_write = crash_before_persist;
+  const bool written = n.driver->handle_ready(*n.raw);
+  n.hooks->fail_next_write = false;
   if (crash_before_persist) {
+    // Nothing of this Ready reached MemStorage (or it asked for no write at all).
     crash(id);
     return true;
   }
-  if (!rd.snapshot.empty()) {
-    const auto& meta = rd.snapshot.metadata;
-    if (meta.index <= n.applied) {
-      throw SimFailure("node " + std::to_string(id) + " was handed snapshot " +
-                       std::to_string(meta.index) + " but has applied " + std::to_string(n.applied));
-    }
-    if (auto r = n.storage->apply_snapshot(rd.snapshot); !r) {
-      throw SimFailure("node " + std::to_string(id) + ": MemStorage refused snapshot " +
-                       std::to_string(meta.index) + ": " + r.error().to_string());
-    }
-    auto app = KvApp::restore(rd.snapshot.data);
-    if (!app) throw SimFailure("node " + std::to_string(id) + ": undecodable snapshot data");
-    n.app = std::move(*app);
-    n.applied = meta.index;
-    n.conf_state = meta.conf_state;
-  }
-  n.storage->append(rd.entries);
-  if (rd.hard_state) n.storage->set_hard_state(*rd.hard_state);
-  for (auto& m : rd.persisted_messages) post(std::move(m));
-  rd.persisted_messages.clear();
-  for (auto& rs : rd.read_states) n.pending_reads.push_back(rs);
-  apply_entries(n, rd.committed_entries);
-  raft::LightReady light = n.raw->advance(std::move(rd));
-  if (light.commit_index) n.storage->set_commit(*light.commit_index);
-  for (auto& m : light.messages) post(std::move(m));
-  apply_entries(n, light.committed_entries);
-  n.raw->advance_apply();
+  if (!written) throw SimFailure("node " + std::to_string(id) + ": a write failed unasked");
   serve_reads(n);
   stepped();
   return true;
+}
+
+raft::WriteOutcome SimReadyHooks::write(const raft::WriteRequest& w) {
+  if (fail_next_write) return raft::WriteOutcome::Failed;
+  Write copy;
+  if (w.snapshot) copy.snapshot = *w.snapshot;
+  copy.entries = *w.entries;
+  copy.hard_state = w.hard_state;
+  if (late) {
+    in_flight_.push_back(std::move(copy));
+    return raft::WriteOutcome::Pending;
+  }
+  persist(copy);
+  return raft::WriteOutcome::Done;
+}
+
+void SimReadyHooks::persist(const Write& w) {
+  if (w.snapshot) {
+    if (auto r = node_.storage->apply_snapshot(*w.snapshot); !r) {
+      throw SimFailure("node " + std::to_string(node_.id) + ": MemStorage refused snapshot " +
+                       std::to_string(w.snapshot->metadata.index) + ": " + r.error().to_string());
+    }
+  }
+  node_.storage->append(w.entries);
+  if (w.hard_state) node_.storage->set_hard_state(*w.hard_state);
+}
+
+bool SimReadyHooks::complete_write() {
+  if (in_flight_.empty()) return false;
+  Write w = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  persist(w);
+  node_.driver->on_write_done(*node_.raw);
+  net_.serve_reads(node_);
+  return true;
+}
+
+void SimReadyHooks::send(std::vector<Message>& msgs) {
+  for (auto& m : msgs) net_.post(std::move(m));
+  msgs.clear();
+}
+
+void SimReadyHooks::restore(const raft::Snapshot& snap) {
+  const auto& meta = snap.metadata;
+  if (meta.index <= node_.applied) {
+    throw SimFailure("node " + std::to_string(node_.id) + " was handed snapshot " + std::to_string(meta.index) +
+                     " but has applied " + std::to_string(node_.applied));
+  }
+  auto app = KvApp::restore(snap.data);
+  if (!app) throw SimFailure("node " + std::to_string(node_.id) + ": undecodable snapshot data");
+  node_.app = std::move(*app);
+  node_.applied = meta.index;
+  node_.conf_state = meta.conf_state;
+}
+
+void SimReadyHooks::apply(std::vector<Entry>& entries) { net_.apply_entries(node_, entries); }
+
+void SimReadyHooks::read_states(std::vector<raft::ReadState>& states) {
+  for (auto& rs : states) node_.pending_reads.push_back(rs);
 }
 
 void Network::apply_entries(SimNode& n, const std::vector<Entry>& entries) {

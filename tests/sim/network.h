@@ -4,15 +4,19 @@
 // Each node is a raft::RawNode over its own raft::MemStorage — the node's durable state —
 // plus a KvApp state machine, which is volatile. Messages travel through one in-flight pool
 // (`wire()`); nothing moves unless a test or the scheduler says so: deliver one message, tick
-// one node, handle one node's Ready. The Ready is handled in the documented order: send
-// rd.messages; apply the snapshot, append the entries and the hard state to MemStorage; send
-// rd.persisted_messages; apply the committed entries; advance → LightReady (persist its
-// commit, send its messages, apply its entries); advance_apply.
+// one node, handle one node's Ready. Readies go through raft::ReadyDriver
+// (raft/ready_driver.h), the driver raft-node runs, so the order checked here is production's
+// (committed entries applied before the Ready's own write, a commit-only hard state riding on
+// the next write, ...). SimReadyHooks plugs MemStorage, the wire and KvApp into it.
 //
-// Crashes: crash() drops the RawNode, the application state, and every message in flight to
-// the node; whatever reached MemStorage survives. handle_ready(id, /*crash_before_persist=*/
-// true) crashes right after rd.messages went out, before anything of that Ready is
-// persisted. restart() builds a new RawNode on the same MemStorage with Config::applied set
+// Late persistence (NetworkOptions::late_persistence): every write completes at a later step
+// (handle_ready picks, at random, between completing the oldest write and handling the next
+// Ready), as with a writer thread; later Readies' messages go out meanwhile.
+//
+// Crashes: crash() drops the RawNode, the application state, every write still in flight
+// and every message in flight to the node; whatever reached MemStorage survives.
+// handle_ready(id, /*crash_before_persist=*/true) crashes right after rd.messages went out
+// (and the committed entries were applied), before anything of that Ready is persisted. restart() builds a new RawNode on the same MemStorage with Config::applied set
 // to the storage snapshot's index, rebuilds the state machine from the snapshot data, and
 // lets Raft hand out the committed entries after it again.
 //
@@ -26,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -40,6 +45,7 @@
 #include "raft/check.h"
 #include "raft/mem_storage.h"
 #include "raft/raw_node.h"
+#include "raft/ready_driver.h"
 #include "tests/sim/kv_app.h"
 
 namespace sim {
@@ -55,6 +61,41 @@ struct SimFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+class Network;
+struct SimNode;
+
+// One node's side of the shared Ready driver: MemStorage is its disk, the network's wire its
+// outbox, its KvApp the state machine.
+class SimReadyHooks final : public raft::DurableLog, public raft::Outbox, public raft::Applier {
+ public:
+  SimReadyHooks(Network& net, SimNode& node) : net_(net), node_(node) {}
+  raft::WriteOutcome write(const raft::WriteRequest& w) override;
+  void send(std::vector<Message>& msgs) override;
+  void restore(const raft::Snapshot& snap) override;
+  void apply(std::vector<Entry>& entries) override;
+  void read_states(std::vector<raft::ReadState>& states) override;
+
+  // Makes the oldest write in flight durable and tells the driver. False if there is none.
+  bool complete_write();
+  size_t writes_in_flight() const { return in_flight_.size(); }
+  void forget_writes() { in_flight_.clear(); }  // a crash: they never reached the disk
+
+  bool late = false;             // writes complete at a later step (complete_write)
+  bool fail_next_write = false;  // the next write fails: the node crashes before persisting
+
+ private:
+  struct Write {
+    std::optional<raft::Snapshot> snapshot;
+    std::vector<Entry> entries;
+    std::optional<raft::HardState> hard_state;
+  };
+  void persist(const Write& w);
+
+  Network& net_;
+  SimNode& node_;
+  std::deque<Write> in_flight_;
+};
+
 struct SimNode {
   NodeId id = raft::kNone;
   // Durable: survives crashes.
@@ -67,6 +108,9 @@ struct SimNode {
   // Read states received and not yet served (served once applied >= index).
   std::vector<raft::ReadState> pending_reads;
   uint64_t incarnation = 0;  // bumped by every restart
+  // The production Ready loop and this node's side of it (built once, reset on restart).
+  std::unique_ptr<SimReadyHooks> hooks;
+  std::unique_ptr<raft::ReadyDriver> driver;
 
   bool alive() const { return raw != nullptr; }
 };
@@ -79,6 +123,8 @@ struct NetworkOptions {
   uint64_t seed = 1;
   // Route the core's log lines (raft::Logger) to the `trace` hook.
   bool raft_logs = false;
+  // Writes complete at a later step than the Ready that asked for them (a writer thread).
+  bool late_persistence = false;
 };
 
 enum class Fate { Deliver, Drop, Duplicate };
@@ -104,8 +150,11 @@ class Network {
   void restart(NodeId id);
 
   // --- Driving one node. ---
-  // Handles one Ready of `id`, if it has one. Returns whether it had one.
+  // Handles one Ready of `id`, if it has one, or (late persistence) completes its oldest
+  // write in flight. Returns whether it did anything.
   bool handle_ready(NodeId id, bool crash_before_persist = false);
+  // Whether handle_ready(id) would do something.
+  bool has_work(NodeId id) const;
   void tick(NodeId id);
   // Snapshot the state machine at its applied index (with its ConfState) and compact the
   // log, keeping `keep` entries before it. Returns false when there was nothing new.
@@ -170,6 +219,7 @@ class Network {
   const raft::Config& config_template() const { return config_; }
 
  private:
+  friend class SimReadyHooks;
   void create_raw(SimNode& n);
   void apply_entries(SimNode& n, const std::vector<Entry>& entries);
   void serve_reads(SimNode& n);
@@ -178,6 +228,7 @@ class Network {
   bool filtered(const Message& m);
 
   raft::Config config_;
+  bool late_persistence_ = false;
   std::mt19937_64 rng_;
   std::map<NodeId, SimNode> nodes_;
   std::vector<Message> wire_;

@@ -116,6 +116,8 @@ class Simulator {
     no.config = c;
     no.seed = rng_();
     no.raft_logs = o_.trace;
+    // One seed in three completes every write at a later step, as a writer thread would.
+    no.late_persistence = o_.seed % 3 == 2;
     next_id_ = n + 1;
     fault_ = 0.3 + std::uniform_real_distribution<double>(0, 1.7)(rng_);
     p_drop_ = pick(std::vector<double>{0.0, 0.02, 0.1});
@@ -124,7 +126,7 @@ class Simulator {
     s << n << " voters, election " << c.election_tick << ", pre_vote " << c.pre_vote << ", check_quorum " << c.check_quorum
       << ", heartbeat " << c.heartbeat_tick << ", max_msg " << c.max_size_per_msg << ", inflight "
       << c.max_inflight_msgs << ", max_uncommitted " << c.max_uncommitted_size << ", lazy_commit "
-      << c.lazy_commit_broadcast << ", faults x"
+      << c.lazy_commit_broadcast << ", late_persistence " << no.late_persistence << ", faults x"
       << fault_ << ", drop " << p_drop_ << ", dup " << p_dup_;
     setup_summary_ = s.str();
     net_ = std::make_unique<Network>(no);
@@ -255,7 +257,7 @@ class Simulator {
   void act_ready() {
     std::vector<NodeId> ready;
     for (NodeId id : alive()) {
-      if (net_->node(id).raw->has_ready()) ready.push_back(id);
+      if (net_->has_work(id)) ready.push_back(id);
     }
     if (ready.empty()) {
       act_tick();

@@ -8,7 +8,7 @@
 #include <deque>
 #include <random>
 
-#include "storage/fault_env.h"
+#include "storage/testing/fault_env.h"
 #include "storage/snapshot_file.h"
 #include "storage/snapshot_stream.h"
 #include "transport/snapshot_messages.h"

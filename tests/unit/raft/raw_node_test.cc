@@ -334,6 +334,55 @@ TEST_CASE("a stored commit beyond the log is refused at creation", "[raw_node]")
   CHECK(RawNode::create(c, store).code() == ErrorCode::ConfigInvalid);
 }
 
+// The Ready driver writes a change of the commit index alone lazily, so a snapshot and its
+// compaction can pass the commit on disk; a crash then leaves a stored commit below the first
+// kept entry. Found by the simulation once it ran the production driver.
+TEST_CASE("a stored commit below the snapshot is taken as the snapshot's index", "[raw_node]") {
+  MemStorage store = MemStorage::new_with_conf_state(ConfState{{1}, {}, {}, {}, false});
+  store.append({Entry{EntryType::Normal, 1, 1, {}, "a"}, Entry{EntryType::Normal, 1, 2, {}, "b"},
+                Entry{EntryType::Normal, 1, 3, {}, "c"}, Entry{EntryType::Normal, 1, 4, {}, "d"}});
+  store.set_hard_state(HardState{1, 1, 2});
+  REQUIRE(store.create_snapshot(4, nullptr, "state@4").ok());
+  REQUIRE(store.compact(5).ok());
+  Config c;
+  c.id = 1;
+  c.applied = 4;
+  auto n = RawNode::create(c, store);
+  REQUIRE(n.ok());
+  CHECK((*n)->raft().raft_log().committed() == 4);
+  CHECK_FALSE((*n)->has_ready());  // nothing to apply again
+}
+
+// A lone voter acknowledged entry 3 (applied it) but its commit of 3 was never written: it
+// restarts with commit 2. Answering a read at 2 would be stale; it waits for its new term's
+// first entry to commit, which commits 3 again. Found by the simulation running the driver.
+TEST_CASE("a lone voter with a lagging stored commit answers reads only once its term commits", "[raw_node]") {
+  Single s({1});
+  s.store->append({Entry{EntryType::Normal, 1, 1, {}, "a"}, Entry{EntryType::Normal, 1, 2, {}, "b"},
+                   Entry{EntryType::Normal, 1, 3, {}, "c"}});
+  s.store->set_hard_state(HardState{1, 1, 2});
+  Config c;
+  c.id = 1;
+  auto n = RawNode::create(c, *s.store);
+  REQUIRE(n.ok());
+  RawNode& node = **n;
+  REQUIRE(node.campaign().ok());
+  REQUIRE(node.raft().state() == StateRole::Leader);
+  node.read_index("r");
+  std::vector<ReadState> reads;
+  for (int i = 0; i < 10 && node.has_ready(); ++i) {
+    Ready rd = node.ready();
+    for (const auto& r : rd.read_states) reads.push_back(r);
+    // Before the no-op of term 2 is persisted, no read may be answered at commit 2.
+    if (!rd.entries.empty()) CHECK(reads.empty());
+    s.persist(rd);
+    (void)node.advance(std::move(rd));
+    node.advance_apply();
+  }
+  REQUIRE(reads.size() == 1);
+  CHECK(reads[0].index >= 4);  // the no-op of term 2, after entry 3
+}
+
 TEST_CASE("proposals beyond max_uncommitted_size are dropped until entries commit", "[raw_node]") {
   Single s({1}, [](Config& c) { c.max_uncommitted_size = 100; });
   REQUIRE(s.node->campaign().ok());

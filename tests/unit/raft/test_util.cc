@@ -245,37 +245,59 @@ void Cluster::add_node(NodeId id) {
   nodes_[id] = make(id);
 }
 
-void Cluster::handle_ready(NodeId id) {
-  RawNode& n = *nodes_.at(id);
-  MemStorage& s = *stores_.at(id);
-  if (!n.has_ready()) return;
-  Ready rd = n.ready();
-  if (on_ready) on_ready(id, rd);
-  auto apply = [&](const std::vector<Entry>& es) {
+// The harness's side of the driver: MemStorage is the disk (writes complete at once), the
+// cluster's wire the outbox, and the cluster's records (applied, conf_states, read_states)
+// the state machine.
+class Cluster::Hooks final : public DurableLog, public Outbox, public Applier {
+ public:
+  Hooks(Cluster& c, NodeId id) : c_(c), id_(id) {}
+  WriteOutcome write(const WriteRequest& w) override {
+    MemStorage& s = c_.store(id_);
+    if (w.snapshot) REQUIRE(s.apply_snapshot(*w.snapshot).ok());
+    s.append(*w.entries);
+    if (w.hard_state) s.set_hard_state(*w.hard_state);
+    return WriteOutcome::Done;
+  }
+  void send(std::vector<Message>& msgs) override {
+    for (auto& m : msgs) c_.wire_.push_back(std::move(m));
+    msgs.clear();
+  }
+  void restore(const Snapshot&) override {}
+  void apply(std::vector<Entry>& es) override {
     for (const Entry& e : es) {
       if (e.type == EntryType::ConfChange) {
         auto cc = decode_conf_change(e.data);
         REQUIRE(cc.ok());
-        ConfState cs = n.apply_conf_change(*cc);
-        s.set_conf_state(cs);
-        conf_states[id].push_back(cs);
+        ConfState cs = c_.node(id_).apply_conf_change(*cc);
+        c_.store(id_).set_conf_state(cs);
+        c_.conf_states[id_].push_back(cs);
       } else if (!e.data.empty()) {
-        applied[id].push_back(e.data);
+        c_.applied[id_].push_back(e.data);
       }
     }
-  };
-  for (auto& m : rd.messages) wire_.push_back(m);
-  if (!rd.snapshot.empty()) REQUIRE(s.apply_snapshot(rd.snapshot).ok());
-  s.append(rd.entries);
-  if (rd.hard_state) s.set_hard_state(*rd.hard_state);
-  for (auto& m : rd.persisted_messages) wire_.push_back(m);
-  for (auto& r : rd.read_states) read_states[id].push_back(r);
-  apply(rd.committed_entries);
-  LightReady lr = n.advance(std::move(rd));
-  if (lr.commit_index) s.set_commit(*lr.commit_index);
-  for (auto& m : lr.messages) wire_.push_back(m);
-  apply(lr.committed_entries);
-  n.advance_apply();
+  }
+  void read_states(std::vector<ReadState>& rs) override {
+    for (auto& r : rs) c_.read_states[id_].push_back(r);
+  }
+
+ private:
+  Cluster& c_;
+  NodeId id_;
+};
+
+void Cluster::handle_ready(NodeId id) {
+  RawNode& n = *nodes_.at(id);
+  if (!n.has_ready()) return;
+  auto& driver = drivers_[id];
+  if (!driver) {
+    auto hooks = std::make_shared<Hooks>(*this, id);
+    hooks_[id] = hooks;
+    driver = std::make_shared<ReadyDriver>(*hooks, *hooks, *hooks, stores_.at(id)->hard_state());
+    driver->on_ready = [this, id](const Ready& rd) {
+      if (on_ready) on_ready(id, rd);
+    };
+  }
+  REQUIRE(driver->handle_ready(n));
 }
 
 bool Cluster::dropped(const Message& m) const {

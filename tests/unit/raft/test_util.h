@@ -18,6 +18,7 @@
 
 #include "raft/check.h"
 #include "raft/config.h"
+#include "raft/ready_driver.h"
 #include "raft/mem_storage.h"
 #include "raft/raft.h"
 #include "raft/raw_node.h"
@@ -121,7 +122,8 @@ class Cluster {
   MemStorage& store(NodeId id) { return *stores_.at(id); }
   bool has(NodeId id) const { return nodes_.count(id) != 0; }
 
-  // One Ready cycle for `id`: persist, send, apply (conf changes included), advance.
+  // One Ready cycle for `id` through raft::ReadyDriver (the loop raft-node runs): send,
+  // apply, persist, send, apply (conf changes included), advance.
   void handle_ready(NodeId id);
   // Runs Ready cycles and delivers messages until nothing moves.
   void stabilize();
@@ -148,6 +150,7 @@ class Cluster {
   NodeId leader() const;  // the unique leader of the highest term, or kNone
 
  private:
+  class Hooks;  // one node's DurableLog, Outbox and Applier for the driver
   void deliver(std::vector<Message> msgs);
   bool dropped(const Message& m) const;
   std::unique_ptr<RawNode> make(NodeId id);
@@ -156,6 +159,8 @@ class Cluster {
   ConfState initial_;
   std::map<NodeId, std::unique_ptr<MemStorage>> stores_;
   std::map<NodeId, std::unique_ptr<RawNode>> nodes_;
+  std::map<NodeId, std::shared_ptr<Hooks>> hooks_;
+  std::map<NodeId, std::shared_ptr<ReadyDriver>> drivers_;
   std::vector<Message> wire_;
   std::set<NodeId> isolated_;
   std::set<std::pair<NodeId, NodeId>> cut_;

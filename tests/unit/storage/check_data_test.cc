@@ -5,7 +5,7 @@
 
 #include "storage/check_data.h"
 #include "storage/disk_storage.h"
-#include "storage/fault_env.h"
+#include "storage/testing/fault_env.h"
 #include "storage_test_util.h"
 
 using namespace storage;

@@ -9,7 +9,7 @@
 #include "raft/check.h"
 #include "raft/mem_storage.h"
 #include "storage/disk_storage.h"
-#include "storage/fault_env.h"
+#include "storage/testing/fault_env.h"
 #include "storage/snapshot_file.h"
 #include "storage/snapshot_stream.h"
 #include "storage_test_util.h"

@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "model_harness.h"
-#include "storage/fault_env.h"
+#include "storage/testing/fault_env.h"
 
 using namespace storage;
 using storage_test::observe;

@@ -5,7 +5,7 @@
 #include <random>
 
 #include "storage/disk_storage.h"
-#include "storage/fault_env.h"
+#include "storage/testing/fault_env.h"
 #include "storage/log_reader.h"
 #include "storage/log_writer.h"
 #include "storage/records.h"

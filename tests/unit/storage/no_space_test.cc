@@ -13,9 +13,9 @@
 
 #include "raft/mem_storage.h"
 #include "storage/disk_storage.h"
-#include "storage/fault_env.h"
+#include "storage/testing/fault_env.h"
 #include "storage/snapshot_file.h"
-#include "storage/trigger_fault_env.h"
+#include "storage/testing/trigger_fault_env.h"
 #include "storage_test_util.h"
 
 using namespace storage;

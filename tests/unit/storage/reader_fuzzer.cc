@@ -8,7 +8,7 @@
 #include <string>
 
 #include "storage/disk_storage.h"
-#include "storage/fault_env.h"
+#include "storage/testing/fault_env.h"
 #include "storage/log_reader.h"
 #include "storage/records.h"
 #include "storage/segment.h"

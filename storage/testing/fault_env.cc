@@ -1,4 +1,4 @@
-#include "storage/fault_env.h"
+#include "storage/testing/fault_env.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,4 +1,4 @@
-#include "storage/trigger_fault_env.h"
+#include "storage/testing/trigger_fault_env.h"
 
 #include <sys/stat.h>
 
