@@ -229,9 +229,9 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand(
       "check-data",
       "verify a node's data folder offline (DIR is <data_dir>/node-N; stop the node first): every log segment "
-      "and snapshot is read and checked; prints a summary (first/last index, terms, hard state, snapshot, sizes) "
+      "and snapshot is read and checked; prints the folder's identity (cluster, node id, incarnation) and a summary (first/last index, terms, hard state, snapshot, sizes) "
       "and any damage with its file and offset. Exit 0 clean (a torn tail is a warning: start-up cuts it), "
-      "1 damaged, 2 DIR is not a node data folder");
+      "1 damaged, 2 DIR is not a node data folder, 4 refused: a running node holds the folder (its LOCK)");
   check->add_option("DIR", check_dir, "the node's data folder, e.g. data/node-1")->required();
   check->add_flag("--dump", check_dump, "also print every record");
   std::vector<std::string> keygen_clients;

@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "node/data_dir_claim.h"
 #include "node/kv_command.h"
 #include "raft/raft.h"
 #include "node/member_addresses.h"
@@ -93,13 +94,19 @@ std::string Node::init() {
     store_ = make_mem_log_store(so);
   } else {
     const std::string dir = cluster.node_dir(opts_.id);
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return "cannot create " + dir + ": " + ec.message();
+    // Before anything is read or written: refuse another cluster's or node's folder, and a
+    // folder another process holds (data_dir_claim.h).
+    auto claimed = claim_data_dir(dir, cluster.cluster_id, opts_.id);
+    if (auto* refusal = std::get_if<std::string>(&claimed)) return *refusal;
+    dir_claim_ = std::move(std::get<DataDirClaim>(claimed));
     auto opened = open_disk_log_store(dir, so);
     if (!opened.ok()) return "cannot open the data in " + dir + ": " + opened.error().to_string();
     store_ = std::move(opened.value());
     for (const auto& w : store_->recovery_warnings()) spdlog::warn("storage recovery: {}", w);
+    if (auto err = settle_identity(*dir_claim_, cluster.cluster_id, opts_.id, store_->empty(), opts_.bootstrap);
+        !err.empty())
+      return err;
+    identity_ = dir_claim_->identity;
     if (std::filesystem::exists(dir + "/" + kRemovedMarker)) {
       // This data belongs to a member that was removed: never rejoin with it (it would
       // campaign with a stale log and a stale membership). run() exits 0 at once.
@@ -108,6 +115,11 @@ std::string Node::init() {
     }
   }
 
+  if (opts_.in_memory) {
+    identity_ = storage::Identity{storage::kIdentityFormatVersion, cluster.cluster_id, opts_.id,
+                                  storage::new_incarnation(),
+                                  opts_.bootstrap ? storage::IdentityOrigin::Bootstrap : storage::IdentityOrigin::Join};
+  }
   if (store_->empty()) {
     if (opts_.bootstrap) {
       // A brand-new cluster: every member of the file starts from the same snapshot at

@@ -46,6 +46,7 @@
 
 #include "config/cluster_config.h"
 #include "node/client_service.h"
+#include "node/data_dir_claim.h"
 #include "node/kv_state_machine.h"
 #include "node/log_store.h"
 #include "raft/raw_node.h"
@@ -142,6 +143,8 @@ class Node {
   NodeOptions opts_;
   std::chrono::milliseconds tick_interval_;
 
+  std::optional<DataDirClaim> dir_claim_;  // the folder's lock and identity (not in memory)
+  storage::Identity identity_;             // this node's cluster, id and incarnation
   std::unique_ptr<LogStore> store_;
   std::unique_ptr<raft::Logger> raft_logger_;
   std::unique_ptr<raft::RawNode> raw_;

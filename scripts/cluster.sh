@@ -117,6 +117,12 @@ start_node() {  # id bootstrap(0|1)
     echo "node $id: already running (pid $pid)"
     return 0
   fi
+  # A node started by hand (no pid file) still holds the folder's LOCK: say so instead of
+  # starting a second process (which would refuse to start) over the pid file.
+  if [ -f "$d/LOCK" ] && ! flock -n -s "$d/LOCK" true 2>/dev/null; then
+    echo "node $id: already running (pid $(tr -dc '0-9' <"$d/LOCK"), holds $d/LOCK; not started by this launcher)"
+    return 0
+  fi
   mkdir -p "$d"
   local args=(--config "$config" --id "$id")
   [ "$2" = 1 ] && args+=(--bootstrap)
