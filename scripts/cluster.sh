@@ -109,6 +109,13 @@ any_data() {
   return 1
 }
 
+# True if a process holds node $1's folder lock (raft-node takes it for its whole life).
+lock_held() {
+  local f
+  f=$(node_dir "$1")/LOCK
+  [ -f "$f" ] && ! flock -n -s "$f" true 2>/dev/null
+}
+
 start_node() {  # id bootstrap(0|1)
   local id=$1 d pid
   d=$(node_dir "$id")
@@ -119,7 +126,7 @@ start_node() {  # id bootstrap(0|1)
   fi
   # A node started by hand (no pid file) still holds the folder's LOCK: say so instead of
   # starting a second process (which would refuse to start) over the pid file.
-  if [ -f "$d/LOCK" ] && ! flock -n -s "$d/LOCK" true 2>/dev/null; then
+  if lock_held "$id"; then
     echo "node $id: already running (pid $(tr -dc '0-9' <"$d/LOCK"), holds $d/LOCK; not started by this launcher)"
     return 0
   fi
@@ -221,7 +228,7 @@ case $verb in
     sleep 0.3
     failed=0
     for id in "${ids[@]}"; do
-      if [ -z "$(live_pid "$id")" ]; then
+      if [ -z "$(live_pid "$id")" ] && ! lock_held "$id"; then
         echo "node $id: exited at once; last lines of $(node_dir "$id")/node.log:" >&2
         tail -n 5 "$(node_dir "$id")/node.log" >&2 || true
         failed=1
