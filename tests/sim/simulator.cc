@@ -365,6 +365,13 @@ class Simulator {
     std::vector<NodeId> voters = cfg.voters.incoming().sorted();
     std::vector<NodeId> learners(cfg.learners.begin(), cfg.learners.end());
     const size_t members = voters.size() + learners.size();
+    // A new node joins as a learner and is promoted once it knows a configuration, as
+    // push-config does: a node without one grants no vote (Raft::handle_vote_request), so an
+    // empty node made a voter at once could leave a configuration without a quorum forever.
+    std::vector<NodeId> promotable;
+    for (NodeId id : learners)
+      if (net_->has_node(id) && !net_->node(id).storage->initial_state()->conf_state.voters.empty())
+        promotable.push_back(id);
     ConfChangeV2 cc;
     auto transition = [&] {
       return pick(std::vector<ConfChangeTransition>{ConfChangeTransition::Auto,
@@ -380,17 +387,19 @@ class Simulator {
       const bool can_shrink = voters.size() > 3 || (voters.size() > 1 && rand(4) == 0);
       auto add = [&](ConfChangeType t, NodeId id) { cc.changes.push_back(ConfChangeSingle{t, id}); };
       switch (kind) {
-        case 0:  // add a voter
-          if (!can_grow) return;
-          add(ConfChangeType::AddNode, new_node());
+        case 0:  // add a learner and, in the same change, promote one that knows the configuration
+          if (!can_grow || promotable.empty()) return;
+          add(ConfChangeType::AddLearnerNode, new_node());
+          add(ConfChangeType::AddNode, pick(promotable));
+          cc.transition = transition();
           break;
         case 1:  // add a learner
           if (!can_grow) return;
           add(ConfChangeType::AddLearnerNode, new_node());
           break;
         case 2:  // promote a learner
-          if (learners.empty()) return;
-          add(ConfChangeType::AddNode, pick(learners));
+          if (promotable.empty()) return;
+          add(ConfChangeType::AddNode, pick(promotable));
           cc.transition = transition();
           break;
         case 3:  // remove a voter (maybe the leader)
@@ -401,9 +410,9 @@ class Simulator {
           if (learners.empty()) return;
           add(ConfChangeType::RemoveNode, pick(learners));
           break;
-        case 5:  // replace a voter in one joint change
-          if (next_id_ > kMaxNodeId) return;
-          add(ConfChangeType::AddNode, new_node());
+        case 5:  // replace a voter by a learner in one joint change
+          if (promotable.empty()) return;
+          add(ConfChangeType::AddNode, pick(promotable));
           add(ConfChangeType::RemoveNode, pick(voters));
           cc.transition = transition();
           break;
@@ -413,14 +422,14 @@ class Simulator {
           cc.transition = transition();
           break;
         case 7:  // promote a learner and remove a voter at once
-          if (learners.empty() || voters.size() < 2) return;
-          add(ConfChangeType::AddNode, pick(learners));
+          if (promotable.empty() || voters.size() < 2) return;
+          add(ConfChangeType::AddNode, pick(promotable));
           add(ConfChangeType::RemoveNode, pick(voters));
           cc.transition = transition();
           break;
-        default:  // add a voter and a learner at once
+        default:  // add two learners at once
           if (members + 2 > kMaxMembers || next_id_ + 1 > kMaxNodeId) return;
-          add(ConfChangeType::AddNode, new_node());
+          add(ConfChangeType::AddLearnerNode, new_node());
           add(ConfChangeType::AddLearnerNode, new_node());
           cc.transition = transition();
           break;
