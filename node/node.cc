@@ -200,9 +200,17 @@ std::string Node::init() {
     peers_->set_drop_rate(opts_.test_drop_rate, rc.seed);
     spdlog::warn("test fault hook: dropping {:.1f}% of outgoing peer messages", opts_.test_drop_rate * 100);
   }
+  // Every frame names this folder's incarnation; frames of members whose incarnation is not
+  // the recorded one are dropped before they reach the core (docs/membership.md "Amnesia").
+  peers_->set_sender_identity({identity_.incarnation, identity_.founder()});
+  peers_->set_sender_check(
+      [this](raft::NodeId from, const transport::SenderIdentity& sender) { return sender_refusal(from, sender); });
   update_peers();
-  spdlog::info("node {} of cluster '{}' serving: raft {}, client {}; applied {}, term {}, commit {}", opts_.id,
-               cluster.cluster_id, self->raft, self->client, applied_, hard_state_.term, hard_state_.commit);
+  spdlog::info("node {} of cluster '{}' serving: raft {}, client {}; applied {}, term {}, commit {}; incarnation {} "
+               "({})",
+               opts_.id, cluster.cluster_id, self->raft, self->client, applied_, hard_state_.term, hard_state_.commit,
+               storage::incarnation_hex(identity_.incarnation), storage::to_string(identity_.origin));
+  update_standing();
   return "";
 }
 
@@ -297,7 +305,10 @@ int Node::run(int stop_fd) {
 void Node::tick_if_due() {
   const auto now = Clock::now();
   if (now < next_tick_) return;
-  raw_->tick();
+  update_standing();
+  // Ticks only drive elections on a node that does not lead: one without standing must not
+  // campaign, so it does not tick (it still follows a leader and applies what it receives).
+  if (standing_.empty()) raw_->tick();
   next_tick_ += tick_interval_;
   // After a long stall (paused process, slow fsync) do not replay every missed tick at once:
   // one tick, then the normal cadence.
@@ -338,10 +349,99 @@ void Node::step_peer_messages() {
         spdlog::warn("dropped a message from unknown node id {} ({} so far)", from, dropped_unknown_peer_);
       continue;
     }
+    if (!standing_.empty() && m.msg_type == raft::MessageType::MsgHeartbeat &&
+        m.commit > raw_->raft().raft_log().last_index()) {
+      // A leader's heartbeat never carries a commit beyond what it knows this node holds: this
+      // node held entries up to m.commit in an earlier life and lost them (the core would
+      // stop on "commit out of range"). It keeps running, without standing, so that it can
+      // be removed and added again; status says so.
+      if (!amnesia_leader_) {
+        spdlog::warn("node {} (leader of term {}) counts on this node holding entries up to {}, but its log is "
+                     "empty: this data folder lost its data",
+                     from, m.term, m.commit);
+      }
+      amnesia_leader_ = from;
+      update_standing();
+      continue;
+    }
+    if (!standing_.empty() &&
+        (m.msg_type == raft::MessageType::MsgRequestVote || m.msg_type == raft::MessageType::MsgRequestPreVote ||
+         m.msg_type == raft::MessageType::MsgTimeoutNow)) {
+      // Without standing this node may have voted in this term in an earlier life: it grants
+      // nothing and campaigns for nothing (update_standing logged why).
+      ++dropped_without_standing_;
+      if ((dropped_without_standing_ & (dropped_without_standing_ - 1)) == 0)
+        spdlog::warn("ignored {} from node {}: {} ({} so far)", raft::to_string(m.msg_type), from, standing_,
+                     dropped_without_standing_);
+      continue;
+    }
     auto r = raw_->step(std::move(m));
     if (!r.ok() && r.code() != raft::ErrorCode::StepPeerNotFound)
       spdlog::debug("dropped a message from {}: {}", from, r.error().to_string());
   }
+}
+
+// Amnesia (docs/membership.md): a voter that lost its data restarts with a new incarnation
+// and no memory of its votes. The membership records the incarnation each member was added
+// with (member_addresses.h); members that founded the cluster have no record and prove it
+// with the founder flag, which a folder created empty never carries. A message whose sender
+// fails that test is dropped here, so none of its votes (nor anything else it says) counts.
+std::string Node::sender_refusal(raft::NodeId from, const transport::SenderIdentity& sender) {
+  const auto& members = kv_.members();
+  const auto it = members.find(from);
+  const uint64_t recorded = it == members.end() ? 0 : it->second.incarnation;
+  std::string why;
+  if (recorded != 0 && sender.incarnation != recorded) {
+    why = "node " + std::to_string(from) + " speaks as incarnation " + storage::incarnation_hex(sender.incarnation) +
+          " but the membership records " + storage::incarnation_hex(recorded) +
+          " (it lost its data: remove it with push-config, then add it again)";
+  } else if (recorded == 0 && !sender.founder && raw_->raft().prs().is_member(from)) {
+    why = "member " + std::to_string(from) + " (incarnation " + storage::incarnation_hex(sender.incarnation) +
+          ") has no recorded incarnation and its data folder did not found the cluster (it lost its data: remove it "
+          "with push-config, then add it again)";
+  }
+  if (!why.empty()) {
+    ++dropped_other_incarnation_;
+    if ((dropped_other_incarnation_ & (dropped_other_incarnation_ - 1)) == 0)  // log 1, 2, 4, 8, ...
+      spdlog::warn("dropped a message: {} ({} so far)", why, dropped_other_incarnation_);
+  }
+  return why;
+}
+
+std::string Node::standing_problem() const {
+  const auto& members = kv_.members();
+  const auto it = members.find(opts_.id);
+  const uint64_t recorded = it == members.end() ? 0 : it->second.incarnation;
+  const std::string self = "this data folder is incarnation " + storage::incarnation_hex(identity_.incarnation);
+  if (recorded != 0) {
+    if (recorded == identity_.incarnation) return "";
+    return "must be re-added: remove it with push-config, then add it again (the membership records incarnation " +
+           storage::incarnation_hex(recorded) + " for node " + std::to_string(opts_.id) + "; " + self +
+           ": its data was lost or replaced)";
+  }
+  if (identity_.founder()) return "";
+  if (amnesia_leader_ != raft::kNone)
+    return "must be re-added: remove it with push-config, then add it again (node " +
+           std::to_string(amnesia_leader_) + ", the leader, counts on node " + std::to_string(opts_.id) +
+           " holding entries that this data folder does not have; " + self + ", created empty: its data was lost)";
+  if (!is_member(conf_state_))
+    return "waiting to be added by push-config (" + self + "; if node " + std::to_string(opts_.id) +
+           " is still a member, its data was lost: remove it with push-config, then add it again)";
+  return "must be re-added: remove it with push-config, then add it again (node " + std::to_string(opts_.id) +
+         " is a member without a recorded incarnation and " + self +
+         ", created empty: a member that lost its data must not vote)";
+}
+
+void Node::update_standing() {
+  std::string now = standing_problem();
+  if (now == standing_) return;
+  if (now.empty()) {
+    spdlog::info("node {} holds its place in the membership (incarnation {}): it may vote and campaign", opts_.id,
+                 storage::incarnation_hex(identity_.incarnation));
+  } else {
+    spdlog::warn("node {} neither votes nor campaigns: {}", opts_.id, now);
+  }
+  standing_ = std::move(now);
 }
 
 bool Node::is_known_peer(raft::NodeId id) const {
@@ -960,6 +1060,8 @@ transport::NodeStatus Node::node_status() const {
   s.voters_outgoing = st.conf_state.voters_outgoing;
   for (const auto& [id, p] : st.progress) s.progress_matched.emplace_back(id, p.matched);
   for (const auto& [id, a] : addresses_) s.members.emplace_back(id, a.first + " " + a.second);
+  s.incarnation = identity_.incarnation;
+  s.problem = standing_;  // "" when it holds its place; the disk below overrides it
   if (disk_full_since_) {
     s.problem = "disk full in " + (opts_.in_memory ? std::string("memory") : opts_.cluster.node_dir(opts_.id)) +
                 ": writes paused for " +

@@ -101,6 +101,14 @@ class Node {
 
   void tick_if_due();
   void step_peer_messages();
+  // Amnesia safety (docs/membership.md "Amnesia"). Peers: "" if a message from `from` that
+  // carries `sender` may reach the core, else why not (the transport drops and counts it).
+  std::string sender_refusal(raft::NodeId from, const transport::SenderIdentity& sender);
+  // This node: "" if it holds its voter slot (the membership records its incarnation, or
+  // records none and its folder founded the cluster), else why it may neither vote nor
+  // campaign. Logged when it changes (update_standing).
+  std::string standing_problem() const;
+  void update_standing();
   bool is_known_peer(raft::NodeId id) const;
   void handle_client_requests();
   void propose_writes();
@@ -209,6 +217,11 @@ class Node {
 
   std::vector<IncomingRequest> incoming_;
   uint64_t dropped_unknown_peer_ = 0;
+  uint64_t dropped_other_incarnation_ = 0;  // messages refused by sender_refusal
+  uint64_t dropped_without_standing_ = 0;   // vote requests ignored while standing_ is not ""
+  std::string standing_;                    // the last standing_problem(), "" when it holds its slot
+  // A leader that sent this node (without standing) a commit beyond its log: it had data once.
+  raft::NodeId amnesia_leader_ = raft::kNone;
   // Writes taken in this loop iteration, proposed together by propose_writes().
   std::vector<raft::Entry> write_batch_;
   std::vector<std::pair<WriteKey, Waiter>> write_batch_waiters_;
