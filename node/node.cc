@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
@@ -64,6 +65,15 @@ constexpr const char* kRemovedAdvice = "removed from the cluster; start with an 
 bool contains(const std::vector<raft::NodeId>& ids, raft::NodeId id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
+
+bool is_member_id(const raft::ConfState& cs, raft::NodeId id) {
+  return contains(cs.voters, id) || contains(cs.learners, id) || contains(cs.voters_outgoing, id);
+}
+
+// A normal entry that records members' incarnations on first use (maybe_record_incarnations):
+// this prefix, then member_addresses.h text. No KV command starts with it (kv_command.h: a
+// command starts with its version byte).
+constexpr const char* kIncarnationRecordPrefix = "raftkv:record-incarnations:";
 
 }  // namespace
 
@@ -202,7 +212,7 @@ std::string Node::init() {
   }
   // Every frame names this folder's incarnation; frames of members whose incarnation is not
   // the recorded one are dropped before they reach the core (docs/membership.md "Amnesia").
-  peers_->set_sender_identity({identity_.incarnation, identity_.founder()});
+  peers_->set_sender_identity({identity_.incarnation, claims_slot()});
   peers_->set_sender_check(
       [this](raft::NodeId from, const transport::SenderIdentity& sender) { return sender_refusal(from, sender); });
   update_peers();
@@ -309,6 +319,7 @@ void Node::tick_if_due() {
   // Ticks only drive elections on a node that does not lead: one without standing must not
   // campaign, so it does not tick (it still follows a leader and applies what it receives).
   if (standing_.empty()) raw_->tick();
+  maybe_record_incarnations();
   next_tick_ += tick_interval_;
   // After a long stall (paused process, slow fsync) do not replay every missed tick at once:
   // one tick, then the normal cadence.
@@ -382,30 +393,89 @@ void Node::step_peer_messages() {
 }
 
 // Amnesia (docs/membership.md): a voter that lost its data restarts with a new incarnation
-// and no memory of its votes. The membership records the incarnation each member was added
-// with (member_addresses.h); members that founded the cluster have no record and prove it
-// with the founder flag, which a folder created empty never carries. A message whose sender
-// fails that test is dropped here, so none of its votes (nor anything else it says) counts.
+// and no memory of its votes. The membership records the incarnation of each member (given
+// by push-config when it adds one; for the founding members, recorded through the log when
+// the leader first hears from them: maybe_record_incarnations). A message whose sender speaks
+// under another incarnation than the recorded one is dropped here, so none of its votes (nor
+// anything else it says) counts.
 std::string Node::sender_refusal(raft::NodeId from, const transport::SenderIdentity& sender) {
   const auto& members = kv_.members();
   const auto it = members.find(from);
   const uint64_t recorded = it == members.end() ? 0 : it->second.incarnation;
-  std::string why;
-  if (recorded != 0 && sender.incarnation != recorded) {
-    why = "node " + std::to_string(from) + " speaks as incarnation " + storage::incarnation_hex(sender.incarnation) +
-          " but the membership records " + storage::incarnation_hex(recorded) +
-          " (it lost its data: remove it with push-config, then add it again)";
-  } else if (recorded == 0 && !sender.founder && raw_->raft().prs().is_member(from)) {
-    why = "member " + std::to_string(from) + " (incarnation " + storage::incarnation_hex(sender.incarnation) +
-          ") has no recorded incarnation and its data folder did not found the cluster (it lost its data: remove it "
-          "with push-config, then add it again)";
+  if (recorded == 0 || sender.incarnation == recorded) {
+    if (recorded == 0 && sender.claims_slot) heard_incarnation_[from] = sender.incarnation;
+    return "";
   }
-  if (!why.empty()) {
-    ++dropped_other_incarnation_;
-    if ((dropped_other_incarnation_ & (dropped_other_incarnation_ - 1)) == 0)  // log 1, 2, 4, 8, ...
-      spdlog::warn("dropped a message: {} ({} so far)", why, dropped_other_incarnation_);
-  }
+  const std::string why = "node " + std::to_string(from) + " speaks as incarnation " +
+                          storage::incarnation_hex(sender.incarnation) + " but the membership records " +
+                          storage::incarnation_hex(recorded) +
+                          " (it lost its data: remove it with push-config, then add it again)";
+  ++dropped_other_incarnation_;
+  if ((dropped_other_incarnation_ & (dropped_other_incarnation_ - 1)) == 0)  // log 1, 2, 4, 8, ...
+    spdlog::warn("dropped a message: {} ({} so far)", why, dropped_other_incarnation_);
   return why;
+}
+
+bool Node::claims_slot() const {
+  // A folder that founded the cluster, or that received data from a leader, may be recorded
+  // under its incarnation on first use; one that found out it lost its data may not.
+  return amnesia_leader_ == raft::kNone &&
+         (identity_.founder() || (raw_ && raw_->raft().raft_log().last_index() > 0));
+}
+
+void Node::maybe_record_incarnations() {
+  if (!is_leader() || opts_.in_memory) return;
+  const auto now = Clock::now();
+  if (now < next_record_attempt_) return;
+  std::vector<MemberAddress> unrecorded;
+  const auto& members = kv_.members();
+  for (const auto* ids : {&conf_state_.voters, &conf_state_.learners, &conf_state_.voters_outgoing}) {
+    for (raft::NodeId id : *ids) {
+      const auto rec = members.find(id);
+      if (rec != members.end() && rec->second.incarnation != 0) continue;
+      const auto addr = addresses_.find(id);
+      if (addr == addresses_.end()) continue;
+      uint64_t inc = 0;
+      if (id == opts_.id) {
+        inc = identity_.incarnation;
+      } else if (auto h = heard_incarnation_.find(id); h != heard_incarnation_.end()) {
+        inc = h->second;
+      }
+      const bool listed = std::any_of(unrecorded.begin(), unrecorded.end(), [&](const auto& m) { return m.id == id; });
+      if (inc != 0 && !listed) unrecorded.push_back({id, addr->second.first, addr->second.second, inc});
+    }
+  }
+  if (unrecorded.empty()) return;
+  raft::Entry e;
+  e.data = std::string(kIncarnationRecordPrefix) + encode_member_addresses(unrecorded);
+  std::vector<raft::Entry> batch;
+  batch.push_back(std::move(e));
+  if (raw_->propose_batch(std::move(batch)).ok())
+    spdlog::info("proposed to record the incarnations of members without one: {}",
+                 encode_member_addresses(unrecorded));
+  // Once per election timeout at most: the entry commits long before that.
+  next_record_attempt_ = now + std::chrono::milliseconds(int64_t{opts_.cluster.election_ticks} * opts_.cluster.tick_ms);
+}
+
+void Node::apply_incarnation_record(const raft::Entry& e) {
+  std::string err;
+  auto records = decode_member_addresses(std::string_view(e.data).substr(std::strlen(kIncarnationRecordPrefix)), &err);
+  if (!records) {
+    spdlog::error("entry {} is not a valid incarnation record ({}): skipped on every node", e.index, err);
+    return;
+  }
+  for (const auto& m : *records) {
+    // First use wins: only a current member without a recorded incarnation is recorded (the
+    // same decision on every replica, which applies the same entries in the same order).
+    const auto rec = kv_.members().find(m.id);
+    if (!is_member_id(conf_state_, m.id) || m.incarnation == 0 ||
+        (rec != kv_.members().end() && rec->second.incarnation != 0))
+      continue;
+    kv_.set_member(m);
+    addresses_[m.id] = {m.raft, m.client};
+    spdlog::info("recorded incarnation {} for node {} (first use, entry {})", storage::incarnation_hex(m.incarnation),
+                 m.id, e.index);
+  }
 }
 
 std::string Node::standing_problem() const {
@@ -427,12 +497,12 @@ std::string Node::standing_problem() const {
   if (!is_member(conf_state_))
     return "waiting to be added by push-config (" + self + "; if node " + std::to_string(opts_.id) +
            " is still a member, its data was lost: remove it with push-config, then add it again)";
-  return "must be re-added: remove it with push-config, then add it again (node " + std::to_string(opts_.id) +
-         " is a member without a recorded incarnation and " + self +
-         ", created empty: a member that lost its data must not vote)";
+  return "not recorded yet: node " + std::to_string(opts_.id) + " is a member whose incarnation the cluster has "
+         "not recorded (" + self + ", created empty); the leader records it once this node holds data it sent";
 }
 
 void Node::update_standing() {
+  if (peers_) peers_->set_sender_identity({identity_.incarnation, claims_slot()});
   std::string now = standing_problem();
   if (now == standing_) return;
   if (now.empty()) {
@@ -870,6 +940,8 @@ void Node::apply_entries(std::vector<raft::Entry>& entries) {
     if (e.index <= applied_) continue;  // already covered by a restored snapshot
     if (e.type == raft::EntryType::ConfChange) {
       apply_conf_change_entry(e);
+    } else if (e.data.rfind(kIncarnationRecordPrefix, 0) == 0) {
+      apply_incarnation_record(e);
     } else if (!e.data.empty()) {  // empty: a new leader's no-op entry
       std::string err;
       auto cmd = decode_kv_command(e.data, &err);

@@ -109,6 +109,12 @@ class Node {
   // campaign. Logged when it changes (update_standing).
   std::string standing_problem() const;
   void update_standing();
+  // Whether this node's frames ask to be recorded under its incarnation on first use.
+  bool claims_slot() const;
+  // Leader: proposes an entry that records the incarnation of members that have none (heard
+  // from their frames: trust on first use, through the log so that every replica agrees).
+  void maybe_record_incarnations();
+  void apply_incarnation_record(const raft::Entry& e);
   bool is_known_peer(raft::NodeId id) const;
   void handle_client_requests();
   void propose_writes();
@@ -222,6 +228,8 @@ class Node {
   std::string standing_;                    // the last standing_problem(), "" when it holds its slot
   // A leader that sent this node (without standing) a commit beyond its log: it had data once.
   raft::NodeId amnesia_leader_ = raft::kNone;
+  std::map<raft::NodeId, uint64_t> heard_incarnation_;  // unrecorded members, as their frames say
+  std::chrono::steady_clock::time_point next_record_attempt_{};
   // Writes taken in this loop iteration, proposed together by propose_writes().
   std::vector<raft::Entry> write_batch_;
   std::vector<std::pair<WriteKey, Waiter>> write_batch_waiters_;

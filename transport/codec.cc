@@ -70,7 +70,7 @@ size_t ids_size(const std::vector<raft::NodeId>& ids) { return kU64 + kU64 * ids
 size_t encoded_message_size(const std::string& cluster_id, const raft::Message& m) {
   // Mirrors encode_message and the save() functions of wire.h (fixed-size integers, u64
   // length prefixes); codec_bench checks that it is exact.
-  // endianness, version, kind, cluster, from/to, sender incarnation + founder flag
+  // endianness, version, kind, cluster, from/to, sender incarnation + claims-slot flag
   size_t n = 1 + 4 + 1 + kU64 + cluster_id.size() + 2 * kU64 + kU64 + 1;
   n += 1 + 4 * kU64 + kU64;                                     // type, term, log_term, index, commit, count
   for (const raft::Entry& e : m.entries) n += 1 + 2 * kU64 + kU64 + e.data.size() + kU64 + e.context.size();
@@ -91,7 +91,7 @@ std::string encode_message(const std::string& cluster_id, const raft::Message& m
   w.u64(m.from);
   w.u64(m.to);
   w.u64(sender.incarnation);
-  w.u8(sender.founder ? 1 : 0);
+  w.u8(sender.claims_slot ? 1 : 0);
   w.u8(static_cast<uint8_t>(m.msg_type));
   w.u64(m.term);
   w.u64(m.log_term);
@@ -134,7 +134,7 @@ std::string encode_message_cereal(const std::string& cluster_id, const raft::Mes
     wire::save_bytes(ar, cluster_id);
     ar(m.from, m.to);
     ar(sender.incarnation);
-    wire::save_bool(ar, sender.founder);
+    wire::save_bool(ar, sender.claims_slot);
     ar(m);
   }
   return frame;
@@ -176,7 +176,7 @@ std::variant<raft::Message, DecodeError> decode_message(std::string_view bytes,
     base(m.from, m.to);
     SenderIdentity from_identity;
     base(from_identity.incarnation);
-    from_identity.founder = wire::load_bool(base, "founder flag");
+    from_identity.claims_slot = wire::load_bool(base, "claims-slot flag");
     base(m);
     if (buf.remaining() != 0) {
       return DecodeError{std::to_string(buf.remaining()) + " trailing bytes after the message"};

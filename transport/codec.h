@@ -2,7 +2,7 @@
 //
 // A frame is one ZeroMQ message holding, in cereal portable binary (little-endian, fixed-size
 // integers): the endianness byte, the wire version, the frame kind, the cluster id, the
-// sender and receiver ids, the sender's incarnation and founder flag (the envelope), then the
+// sender and receiver ids, the sender's incarnation and claims-slot flag (the envelope), then the
 // message body (wire.h). decode_message is
 // the gateway for untrusted bytes: it never throws, never aborts, and allocates at most a
 // small multiple of the input size whatever the input (every length prefix is checked against
@@ -37,12 +37,14 @@ struct DecodeError {
 };
 
 // What a peer frame says about its sender besides its id (docs/membership.md "Amnesia"): the
-// incarnation of the sender's data folder (storage/identity.h) and whether that folder founded
-// the cluster or predates identity records. Peers compare it with the incarnation their
-// membership records for the sender, so that a member that lost its data cannot vote again.
+// incarnation of the sender's data folder (storage/identity.h), which peers compare with the
+// incarnation their membership records for the sender, so that a member that lost its data
+// cannot vote again; and whether the sender claims its place in the membership while none is
+// recorded (false once it found out that it lost its data: the leader then never records the
+// new incarnation on first use).
 struct SenderIdentity {
   uint64_t incarnation = 0;
-  bool founder = false;
+  bool claims_slot = false;
   bool operator==(const SenderIdentity&) const = default;
 };
 

@@ -112,7 +112,7 @@ class PeerTransport {
   // frames of another cluster, or addressed to another node id are dropped and counted.
   void receive_all(std::vector<raft::Message>& out);
 
-  // This node's incarnation and founder flag, written into the envelope of every frame sent
+  // This node's incarnation and claims-slot flag, written into the envelope of every frame sent
   // from now on (codec.h SenderIdentity).
   void set_sender_identity(const SenderIdentity& identity) { sender_identity_ = identity; }
   // Called for every decoded message addressed to this node with its sender's id and

@@ -85,7 +85,7 @@ TEST_CASE("a frame of another wire version is refused before its body is read", 
   CHECK(e.message.find("version 1") != std::string::npos);
 }
 
-TEST_CASE("the envelope carries the sender's incarnation and founder flag", "[codec]") {
+TEST_CASE("the envelope carries the sender's incarnation and claims-slot flag", "[codec]") {
   const raft::Message m = rich_message(raft::MessageType::MsgRequestVote);
   const transport::SenderIdentity sender{0x9f3c0a5e11d2b4c7ull, true};
   const std::string bytes = transport::encode_message(kCluster, m, sender);
@@ -96,12 +96,12 @@ TEST_CASE("the envelope carries the sender's incarnation and founder flag", "[co
   REQUIRE(std::holds_alternative<raft::Message>(r));
   CHECK(std::get<raft::Message>(r) == m);
   CHECK(got == sender);
-  // A founder byte other than 0 or 1 is malformed, as any boolean.
+  // A claims-slot byte other than 0 or 1 is malformed, as any boolean.
   std::string bad = bytes;
-  const size_t founder_at = 1 + 4 + 1 + 8 + kCluster.size() + 8 + 8 + 8;
-  REQUIRE(bad[founder_at] == 1);
-  bad[founder_at] = 2;
-  CHECK(decode_fails(bad).message.find("founder flag") != std::string::npos);
+  const size_t claims_at = 1 + 4 + 1 + 8 + kCluster.size() + 8 + 8 + 8;
+  REQUIRE(bad[claims_at] == 1);
+  bad[claims_at] = 2;
+  CHECK(decode_fails(bad).message.find("claims-slot flag") != std::string::npos);
 }
 
 TEST_CASE("truncation at every byte offset fails cleanly", "[codec]") {
