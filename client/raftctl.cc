@@ -28,6 +28,7 @@
 #include "client/shell.h"
 #include "config/cluster_config.h"
 #include "storage/check_data.h"
+#include "storage/identity.h"
 
 namespace {
 
@@ -113,7 +114,8 @@ int print_status(client::Client& c, const config::ClusterConfig& cfg, double tim
                        {"applied", r.status.applied},
                        {"last_index", r.status.last_index},
                        {"reachable", r.reachable},
-                       {"problem", r.status.problem}});
+                       {"problem", r.status.problem},
+                       {"incarnation", r.reachable ? storage::incarnation_hex(r.status.incarnation) : std::string()}});
     }
     nlohmann::ordered_json j{{"nodes", nodes}};
     if (view) {
