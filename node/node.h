@@ -25,6 +25,12 @@
 // failed fsync stops the process; a leader whose persist takes longer than fsync_stall_ms
 // hands leadership over.
 //
+// Operator mistakes (docs/membership.md): before anything else the node claims its folder
+// (data_dir_claim.h: IDENTITY of this cluster and id, LOCK held for the process's life).
+// Amnesia: every peer frame carries the sender's incarnation; sender_refusal drops frames of a
+// member under another incarnation than the recorded one, and a node without standing
+// (standing_problem) neither ticks nor answers vote requests, and says why in status.
+//
 // Membership (docs/membership.md): a ConfChange request is proposed on the leader and
 // answered once its entry is applied, with the resulting membership. A node that applies its
 // own removal and then receives nothing new for two election timeouts stops itself (exit 0)
