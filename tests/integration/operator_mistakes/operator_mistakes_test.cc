@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include "client/client.h"
+#include "tests/integration/background_writer.h"
 #include "tests/integration/cluster_harness.h"
 
 namespace {
@@ -168,7 +169,9 @@ TEST_CASE("a wiped voter started again never votes, no term has two leaders, and
       },
       10s));
 
-  // Elections: the leader is killed and restarted three times, with writes in between.
+  // Elections under load: a client writes all along while the leader is killed and restarted
+  // three times.
+  harness::BackgroundWriter writer(c);
   for (int round = 0; round < 3; ++round) {
     auto l = wait_for_leader_except(c, wiped, 10s);
     REQUIRE(l);
@@ -181,6 +184,9 @@ TEST_CASE("a wiped voter started again never votes, no term has two leaders, and
     c.start(*l, false);
   }
   REQUIRE(wait_for_leader_except(c, wiped, 10s));
+  writer.stop();
+  REQUIRE(writer.acked() > 0);
+  harness::require_acked_readable(c, "w", writer.acked_keys());
 
   // The wiped node was asked for votes and gave none; the others refused what it sent.
   const std::string wiped_log = c.log(wiped);
