@@ -376,10 +376,23 @@ int Pusher::run() {
     if (!to_add.empty()) {
       raft::ConfChangeV2 cc;
       std::vector<node::MemberAddress> addrs;
+      // Each new member is recorded with the incarnation of its data folder, as its status
+      // reports it now: peers accept its messages only under that incarnation, so if its data
+      // is lost later it cannot vote again before it is removed and re-added (docs/membership.md).
+      Ids unknown;
       for (auto id : to_add) {
         cc.changes.push_back({raft::ConfChangeType::AddLearnerNode, id});
         const auto* n = desired_.find(id);
-        addrs.push_back({id, n->raft, n->client});
+        auto it = obs->answers.find(id);
+        const bool answered = it != obs->answers.end() && it->second.reachable && it->second.status.incarnation != 0;
+        if (!answered) unknown.insert(id);
+        addrs.push_back({id, n->raft, n->client, answered ? it->second.status.incarnation : 0});
+      }
+      if (!unknown.empty()) {
+        last_problem_ = "new member(s) " + join(unknown) + " did not report their incarnation";
+        out_ << "  " << last_problem_ << ": asking again\n";
+        pause(milliseconds(200));
+        continue;
       }
       cc.context = node::encode_member_addresses(addrs);
       if (auto stop = change(*obs, std::move(cc), "adding learners " + join(to_add))) return *stop;

@@ -28,6 +28,7 @@
 #include "client/shell.h"
 #include "config/cluster_config.h"
 #include "storage/check_data.h"
+#include "storage/identity.h"
 
 namespace {
 
@@ -113,7 +114,8 @@ int print_status(client::Client& c, const config::ClusterConfig& cfg, double tim
                        {"applied", r.status.applied},
                        {"last_index", r.status.last_index},
                        {"reachable", r.reachable},
-                       {"problem", r.status.problem}});
+                       {"problem", r.status.problem},
+                       {"incarnation", r.reachable ? storage::incarnation_hex(r.status.incarnation) : std::string()}});
     }
     nlohmann::ordered_json j{{"nodes", nodes}};
     if (view) {
@@ -229,9 +231,9 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand(
       "check-data",
       "verify a node's data folder offline (DIR is <data_dir>/node-N; stop the node first): every log segment "
-      "and snapshot is read and checked; prints a summary (first/last index, terms, hard state, snapshot, sizes) "
+      "and snapshot is read and checked; prints the folder's identity (cluster, node id, incarnation) and a summary (first/last index, terms, hard state, snapshot, sizes) "
       "and any damage with its file and offset. Exit 0 clean (a torn tail is a warning: start-up cuts it), "
-      "1 damaged, 2 DIR is not a node data folder");
+      "1 damaged, 2 DIR is not a node data folder, 4 refused: a running node holds the folder (its LOCK)");
   check->add_option("DIR", check_dir, "the node's data folder, e.g. data/node-1")->required();
   check->add_flag("--dump", check_dump, "also print every record");
   std::vector<std::string> keygen_clients;

@@ -4,7 +4,8 @@
 
 namespace node {
 namespace {
-constexpr uint32_t kMagic = 0x31564b52;  // "RKV1" little-endian
+constexpr uint32_t kMagicV1 = 0x31564b52;  // "RKV1" little-endian: members without incarnations
+constexpr uint32_t kMagic = 0x32564b52;    // "RKV2": each member record ends with its incarnation
 }
 
 KvResult KvStateMachine::apply(const KvCommand& cmd) {
@@ -84,6 +85,7 @@ std::string KvStateMachine::snapshot() const {
     w.u64(id);
     w.str(m.raft);
     w.str(m.client);
+    w.u64(m.incarnation);
   }
   return w.take();
 }
@@ -107,7 +109,9 @@ bool KvStateMachine::decode(Reader& r, std::string* error) {
     if (error) *error = std::string("kv snapshot: ") + why;
     return false;
   };
-  if (r.u32() != kMagic || !r.ok()) return bad("bad magic (not a version-1 KV snapshot)");
+  // Version 1 snapshots (written before member incarnations were recorded) are still read.
+  const uint32_t magic = r.u32();
+  if ((magic != kMagic && magic != kMagicV1) || !r.ok()) return bad("bad magic (not a version-1 or -2 KV snapshot)");
   KvStateMachine s;
   s.write_counter_ = r.u64();
   const uint64_t n_data = r.count(8);
@@ -137,6 +141,7 @@ bool KvStateMachine::decode(Reader& r, std::string* error) {
     m.id = r.u64();
     m.raft = r.str();
     m.client = r.str();
+    if (magic != kMagicV1) m.incarnation = r.u64();
     s.members_[m.id] = std::move(m);
   }
   if (!r.ok()) return bad("truncated");

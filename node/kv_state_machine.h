@@ -14,10 +14,11 @@
 // The table is bounded (kMaxSessions): when full, the client whose last write is oldest is
 // forgotten (deterministic: ordered by a write counter that is part of the state).
 //
-// Snapshot format (byte_codec.h), version 1: u32 magic "RKV1", u64 write_counter,
+// Snapshot format (byte_codec.h), version 2: u32 magic "RKV2", u64 write_counter,
 // count + (key, value) pairs in key order, count + sessions (client_id, seq, counter,
 // reply code, reply value, reply value_present) in client_id order, count + members
-// (id, raft, client) in id order. restore() checks every count and length against the
+// (id, raft, client, u64 incarnation) in id order. Version 1 ("RKV1", members without the
+// incarnation) is still restored, with incarnations 0 (not recorded). restore() checks every count and length against the
 // remaining bytes, so corrupt input fails cleanly.
 #pragma once
 

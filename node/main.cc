@@ -16,8 +16,10 @@
 // (storage/testing/trigger_fault_env.h; docs/disk_faults.md.)
 //
 // Logs go to stdout (the launcher redirects them to <data_dir>/node-N/node.log). Exit codes:
-// 0 after a clean stop (SIGTERM/SIGINT), 1 on a startup or storage failure, 2 on a usage or
-// config error (one line on stderr naming the file and line).
+// 0 after a clean stop (SIGTERM/SIGINT), 1 on a startup or storage failure (including a data
+// folder held by another raft-node or belonging to another node id or cluster: one line on
+// stderr naming the folder and the holder's pid, or both identities), 2 on a usage or config
+// error (one line on stderr naming the file and line).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/signalfd.h>

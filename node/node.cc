@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
 #include <spdlog/spdlog.h>
 
+#include "node/data_dir_claim.h"
 #include "node/kv_command.h"
 #include "raft/raft.h"
 #include "node/member_addresses.h"
@@ -66,6 +68,15 @@ bool contains(const std::vector<raft::NodeId>& ids, raft::NodeId id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
+bool is_member_id(const raft::ConfState& cs, raft::NodeId id) {
+  return contains(cs.voters, id) || contains(cs.learners, id) || contains(cs.voters_outgoing, id);
+}
+
+// A normal entry that records members' incarnations on first use (maybe_record_incarnations):
+// this prefix, then member_addresses.h text. No KV command starts with it (kv_command.h: a
+// command starts with its version byte).
+constexpr const char* kIncarnationRecordPrefix = "raftkv:record-incarnations:";
+
 }  // namespace
 
 Node::Node(zmq::context_t& ctx, NodeOptions options)
@@ -95,13 +106,19 @@ std::string Node::init() {
     store_ = make_mem_log_store(so);
   } else {
     const std::string dir = cluster.node_dir(opts_.id);
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return "cannot create " + dir + ": " + ec.message();
+    // Before anything is read or written: refuse another cluster's or node's folder, and a
+    // folder another process holds (data_dir_claim.h).
+    auto claimed = claim_data_dir(dir, cluster.cluster_id, opts_.id);
+    if (auto* refusal = std::get_if<std::string>(&claimed)) return *refusal;
+    dir_claim_ = std::move(std::get<DataDirClaim>(claimed));
     auto opened = open_disk_log_store(dir, so);
     if (!opened.ok()) return "cannot open the data in " + dir + ": " + opened.error().to_string();
     store_ = std::move(opened.value());
     for (const auto& w : store_->recovery_warnings()) spdlog::warn("storage recovery: {}", w);
+    if (auto err = settle_identity(*dir_claim_, cluster.cluster_id, opts_.id, store_->empty(), opts_.bootstrap);
+        !err.empty())
+      return err;
+    identity_ = dir_claim_->identity;
     if (std::filesystem::exists(dir + "/" + kRemovedMarker)) {
       // This data belongs to a member that was removed: never rejoin with it (it would
       // campaign with a stale log and a stale membership). run() exits 0 at once.
@@ -110,6 +127,11 @@ std::string Node::init() {
     }
   }
 
+  if (opts_.in_memory) {
+    identity_ = storage::Identity{storage::kIdentityFormatVersion, cluster.cluster_id, opts_.id,
+                                  storage::new_incarnation(),
+                                  opts_.bootstrap ? storage::IdentityOrigin::Bootstrap : storage::IdentityOrigin::Join};
+  }
   if (store_->empty()) {
     if (opts_.bootstrap) {
       // A brand-new cluster: every member of the file starts from the same snapshot at
@@ -200,9 +222,17 @@ std::string Node::init() {
     snap_receiver_ = std::make_unique<SnapshotReceiver>(env, store_->snap_dir(), opts_.id, to);
     snap_receiver_->recover(Clock::now());
   }
+  // Every frame names this folder's incarnation; frames of members whose incarnation is not
+  // the recorded one are dropped before they reach the core (docs/membership.md "Amnesia").
+  peers_->set_sender_identity({identity_.incarnation, claims_slot()});
+  peers_->set_sender_check(
+      [this](raft::NodeId from, const transport::SenderIdentity& sender) { return sender_refusal(from, sender); });
   update_peers();
-  spdlog::info("node {} of cluster '{}' serving: raft {}, client {}; applied {}, term {}, commit {}", opts_.id,
-               cluster.cluster_id, self->raft, self->client, applied_, ready_->hard_state().term, ready_->hard_state().commit);
+  spdlog::info("node {} of cluster '{}' serving: raft {}, client {}; applied {}, term {}, commit {}; incarnation {} "
+               "({})",
+               opts_.id, cluster.cluster_id, self->raft, self->client, applied_, ready_->hard_state().term, ready_->hard_state().commit,
+               storage::incarnation_hex(identity_.incarnation), storage::to_string(identity_.origin));
+  update_standing();
   return "";
 }
 
@@ -299,7 +329,11 @@ int Node::run(int stop_fd) {
 void Node::tick_if_due() {
   const auto now = Clock::now();
   if (now < next_tick_) return;
-  raw_->tick();
+  update_standing();
+  // Ticks only drive elections on a node that does not lead: one without standing must not
+  // campaign, so it does not tick (it still follows a leader and applies what it receives).
+  if (standing_.empty()) raw_->tick();
+  maybe_record_incarnations();
   next_tick_ += tick_interval_;
   // After a long stall (paused process, slow fsync) do not replay every missed tick at once:
   // one tick, then the normal cadence.
@@ -340,10 +374,158 @@ void Node::step_peer_messages() {
         spdlog::warn("dropped a message from unknown node id {} ({} so far)", from, dropped_unknown_peer_);
       continue;
     }
+    if (!standing_.empty() && m.msg_type == raft::MessageType::MsgHeartbeat &&
+        m.commit > raw_->raft().raft_log().last_index()) {
+      // A leader's heartbeat never carries a commit beyond what it knows this node holds: this
+      // node held entries up to m.commit in an earlier life and lost them (the core would
+      // stop on "commit out of range"). It keeps running, without standing, so that it can
+      // be removed and added again; status says so.
+      if (!amnesia_leader_) {
+        spdlog::warn("node {} (leader of term {}) counts on this node holding entries up to {}, but its log is "
+                     "empty: this data folder lost its data",
+                     from, m.term, m.commit);
+      }
+      amnesia_leader_ = from;
+      update_standing();
+      continue;
+    }
+    if (!standing_.empty() &&
+        (m.msg_type == raft::MessageType::MsgRequestVote || m.msg_type == raft::MessageType::MsgRequestPreVote ||
+         m.msg_type == raft::MessageType::MsgTimeoutNow)) {
+      // Without standing this node may have voted in this term in an earlier life: it grants
+      // nothing and campaigns for nothing (update_standing logged why).
+      ++dropped_without_standing_;
+      if ((dropped_without_standing_ & (dropped_without_standing_ - 1)) == 0)
+        spdlog::warn("ignored {} from node {}: {} ({} so far)", raft::to_string(m.msg_type), from, standing_,
+                     dropped_without_standing_);
+      continue;
+    }
     auto r = raw_->step(std::move(m));
     if (!r.ok() && r.code() != raft::ErrorCode::StepPeerNotFound)
       spdlog::debug("dropped a message from {}: {}", from, r.error().to_string());
   }
+}
+
+// Amnesia (docs/membership.md): a voter that lost its data restarts with a new incarnation
+// and no memory of its votes. The membership records the incarnation of each member (given
+// by push-config when it adds one; for the founding members, recorded through the log when
+// the leader first hears from them: maybe_record_incarnations). A message whose sender speaks
+// under another incarnation than the recorded one is dropped here, so none of its votes (nor
+// anything else it says) counts.
+std::string Node::sender_refusal(raft::NodeId from, const transport::SenderIdentity& sender) {
+  const auto& members = kv_.members();
+  const auto it = members.find(from);
+  const uint64_t recorded = it == members.end() ? 0 : it->second.incarnation;
+  if (recorded == 0 || sender.incarnation == recorded) {
+    if (recorded == 0 && sender.claims_slot) heard_incarnation_[from] = sender.incarnation;
+    return "";
+  }
+  const std::string why = "node " + std::to_string(from) + " speaks as incarnation " +
+                          storage::incarnation_hex(sender.incarnation) + " but the membership records " +
+                          storage::incarnation_hex(recorded) +
+                          " (it lost its data: remove it with push-config, then add it again)";
+  ++dropped_other_incarnation_;
+  if ((dropped_other_incarnation_ & (dropped_other_incarnation_ - 1)) == 0)  // log 1, 2, 4, 8, ...
+    spdlog::warn("dropped a message: {} ({} so far)", why, dropped_other_incarnation_);
+  return why;
+}
+
+bool Node::claims_slot() const {
+  // A folder that founded the cluster, or that received data from a leader, may be recorded
+  // under its incarnation on first use; one that found out it lost its data may not.
+  return amnesia_leader_ == raft::kNone &&
+         (identity_.founder() || (raw_ && raw_->raft().raft_log().last_index() > 0));
+}
+
+void Node::maybe_record_incarnations() {
+  if (!is_leader() || opts_.in_memory) return;
+  const auto now = Clock::now();
+  if (now < next_record_attempt_) return;
+  std::vector<MemberAddress> unrecorded;
+  const auto& members = kv_.members();
+  for (const auto* ids : {&conf_state_.voters, &conf_state_.learners, &conf_state_.voters_outgoing}) {
+    for (raft::NodeId id : *ids) {
+      const auto rec = members.find(id);
+      if (rec != members.end() && rec->second.incarnation != 0) continue;
+      const auto addr = addresses_.find(id);
+      if (addr == addresses_.end()) continue;
+      uint64_t inc = 0;
+      if (id == opts_.id) {
+        inc = identity_.incarnation;
+      } else if (auto h = heard_incarnation_.find(id); h != heard_incarnation_.end()) {
+        inc = h->second;
+      }
+      const bool listed = std::any_of(unrecorded.begin(), unrecorded.end(), [&](const auto& m) { return m.id == id; });
+      if (inc != 0 && !listed) unrecorded.push_back({id, addr->second.first, addr->second.second, inc});
+    }
+  }
+  if (unrecorded.empty()) return;
+  raft::Entry e;
+  e.data = std::string(kIncarnationRecordPrefix) + encode_member_addresses(unrecorded);
+  std::vector<raft::Entry> batch;
+  batch.push_back(std::move(e));
+  if (raw_->propose_batch(std::move(batch)).ok())
+    spdlog::info("proposed to record the incarnations of members without one: {}",
+                 encode_member_addresses(unrecorded));
+  // Once per election timeout at most: the entry commits long before that.
+  next_record_attempt_ = now + std::chrono::milliseconds(int64_t{opts_.cluster.election_ticks} * opts_.cluster.tick_ms);
+}
+
+void Node::apply_incarnation_record(const raft::Entry& e) {
+  std::string err;
+  auto records = decode_member_addresses(std::string_view(e.data).substr(std::strlen(kIncarnationRecordPrefix)), &err);
+  if (!records) {
+    spdlog::error("entry {} is not a valid incarnation record ({}): skipped on every node", e.index, err);
+    return;
+  }
+  for (const auto& m : *records) {
+    // First use wins: only a current member without a recorded incarnation is recorded (the
+    // same decision on every replica, which applies the same entries in the same order).
+    const auto rec = kv_.members().find(m.id);
+    if (!is_member_id(conf_state_, m.id) || m.incarnation == 0 ||
+        (rec != kv_.members().end() && rec->second.incarnation != 0))
+      continue;
+    kv_.set_member(m);
+    addresses_[m.id] = {m.raft, m.client};
+    spdlog::info("recorded incarnation {} for node {} (first use, entry {})", storage::incarnation_hex(m.incarnation),
+                 m.id, e.index);
+  }
+}
+
+std::string Node::standing_problem() const {
+  const auto& members = kv_.members();
+  const auto it = members.find(opts_.id);
+  const uint64_t recorded = it == members.end() ? 0 : it->second.incarnation;
+  const std::string self = "this data folder is incarnation " + storage::incarnation_hex(identity_.incarnation);
+  if (recorded != 0) {
+    if (recorded == identity_.incarnation) return "";
+    return "must be re-added: remove it with push-config, then add it again (the membership records incarnation " +
+           storage::incarnation_hex(recorded) + " for node " + std::to_string(opts_.id) + "; " + self +
+           ": its data was lost or replaced)";
+  }
+  if (identity_.founder()) return "";
+  if (amnesia_leader_ != raft::kNone)
+    return "must be re-added: remove it with push-config, then add it again (node " +
+           std::to_string(amnesia_leader_) + ", the leader, counts on node " + std::to_string(opts_.id) +
+           " holding entries that this data folder does not have; " + self + ", created empty: its data was lost)";
+  if (!is_member(conf_state_))
+    return "waiting to be added by push-config (" + self + "; if node " + std::to_string(opts_.id) +
+           " is still a member, its data was lost: remove it with push-config, then add it again)";
+  return "not recorded yet: node " + std::to_string(opts_.id) + " is a member whose incarnation the cluster has "
+         "not recorded (" + self + ", created empty); the leader records it once this node holds data it sent";
+}
+
+void Node::update_standing() {
+  if (peers_) peers_->set_sender_identity({identity_.incarnation, claims_slot()});
+  std::string now = standing_problem();
+  if (now == standing_) return;
+  if (now.empty()) {
+    spdlog::info("node {} holds its place in the membership (incarnation {}): it may vote and campaign", opts_.id,
+                 storage::incarnation_hex(identity_.incarnation));
+  } else {
+    spdlog::warn("node {} neither votes nor campaigns: {}", opts_.id, now);
+  }
+  standing_ = std::move(now);
 }
 
 bool Node::is_known_peer(raft::NodeId id) const {
@@ -845,6 +1027,8 @@ void Node::apply_entries(std::vector<raft::Entry>& entries) {
     if (e.index <= applied_) continue;  // already covered by a restored snapshot
     if (e.type == raft::EntryType::ConfChange) {
       apply_conf_change_entry(e);
+    } else if (e.data.rfind(kIncarnationRecordPrefix, 0) == 0) {
+      apply_incarnation_record(e);
     } else if (!e.data.empty()) {  // empty: a new leader's no-op entry
       std::string err;
       auto cmd = decode_kv_command(e.data, &err);
@@ -1035,6 +1219,8 @@ transport::NodeStatus Node::node_status() const {
   s.voters_outgoing = st.conf_state.voters_outgoing;
   for (const auto& [id, p] : st.progress) s.progress_matched.emplace_back(id, p.matched);
   for (const auto& [id, a] : addresses_) s.members.emplace_back(id, a.first + " " + a.second);
+  s.incarnation = identity_.incarnation;
+  s.problem = standing_;  // "" when it holds its place; the disk below overrides it
   if (disk_full_since_) {
     s.problem = "disk full in " + (opts_.in_memory ? std::string("memory") : opts_.cluster.node_dir(opts_.id)) +
                 ": writes paused for " +

@@ -31,6 +31,12 @@
 // failed fsync stops the process; a leader whose persist takes longer than fsync_stall_ms
 // hands leadership over.
 //
+// Operator mistakes (docs/membership.md): before anything else the node claims its folder
+// (data_dir_claim.h: IDENTITY of this cluster and id, LOCK held for the process's life).
+// Amnesia: every peer frame carries the sender's incarnation; sender_refusal drops frames of a
+// member under another incarnation than the recorded one, and a node without standing
+// (standing_problem) neither ticks nor answers vote requests, and says why in status.
+//
 // Membership (docs/membership.md): a ConfChange request is proposed on the leader and
 // answered once its entry is applied, with the resulting membership. A node that applies its
 // own removal and then receives nothing new for two election timeouts stops itself (exit 0)
@@ -52,6 +58,7 @@
 
 #include "config/cluster_config.h"
 #include "node/client_service.h"
+#include "node/data_dir_claim.h"
 #include "node/kv_state_machine.h"
 #include "node/log_store.h"
 #include "node/snapshot_transfer.h"
@@ -109,6 +116,20 @@ class Node {
 
   void tick_if_due();
   void step_peer_messages();
+  // Amnesia safety (docs/membership.md "Amnesia"). Peers: "" if a message from `from` that
+  // carries `sender` may reach the core, else why not (the transport drops and counts it).
+  std::string sender_refusal(raft::NodeId from, const transport::SenderIdentity& sender);
+  // This node: "" if it holds its voter slot (the membership records its incarnation, or
+  // records none and its folder founded the cluster), else why it may neither vote nor
+  // campaign. Logged when it changes (update_standing).
+  std::string standing_problem() const;
+  void update_standing();
+  // Whether this node's frames ask to be recorded under its incarnation on first use.
+  bool claims_slot() const;
+  // Leader: proposes an entry that records the incarnation of members that have none (heard
+  // from their frames: trust on first use, through the log so that every replica agrees).
+  void maybe_record_incarnations();
+  void apply_incarnation_record(const raft::Entry& e);
   bool is_known_peer(raft::NodeId id) const;
   void handle_client_requests();
   void propose_writes();
@@ -163,6 +184,8 @@ class Node {
   NodeOptions opts_;
   std::chrono::milliseconds tick_interval_;
 
+  std::optional<DataDirClaim> dir_claim_;  // the folder's lock and identity (not in memory)
+  storage::Identity identity_;             // this node's cluster, id and incarnation
   std::unique_ptr<LogStore> store_;
   std::unique_ptr<raft::Logger> raft_logger_;
   std::unique_ptr<raft::RawNode> raw_;
@@ -237,6 +260,13 @@ class Node {
 
   std::vector<IncomingRequest> incoming_;
   uint64_t dropped_unknown_peer_ = 0;
+  uint64_t dropped_other_incarnation_ = 0;  // messages refused by sender_refusal
+  uint64_t dropped_without_standing_ = 0;   // vote requests ignored while standing_ is not ""
+  std::string standing_;                    // the last standing_problem(), "" when it holds its slot
+  // A leader that sent this node (without standing) a commit beyond its log: it had data once.
+  raft::NodeId amnesia_leader_ = raft::kNone;
+  std::map<raft::NodeId, uint64_t> heard_incarnation_;  // unrecorded members, as their frames say
+  std::chrono::steady_clock::time_point next_record_attempt_{};
   // Writes taken in this loop iteration, proposed together by propose_writes().
   std::vector<raft::Entry> write_batch_;
   std::vector<std::pair<WriteKey, Waiter>> write_batch_waiters_;

@@ -379,7 +379,17 @@ Result<void> Raft::handle_vote_request(const Message& m) {
   // may have missed the change that added the candidate), and refusing could leave the
   // cluster without any leader.
   const bool recent_leader = leader_id_ != kNone && election_elapsed_ < election_timeout_;
-  const bool member = prs_.progress().empty() || prs_.is_member(m.from) || !recent_leader;
+  const bool member = prs_.is_member(m.from) || !recent_leader;
+  // A node that knows no configuration grants nothing. It is either new (waiting to be added:
+  // it is no voter, and its vote would be one the cluster never counted on) or a voter that
+  // lost its storage: it may have voted in the candidate's term before, and a second vote in
+  // one term is how two leaders of a term happen (Raft thesis §3.8: a server that lost its
+  // storage must rejoin the cluster as a new server). It can vote again once a
+  // leader gave it a configuration; docs/membership.md "Amnesia" says why the node adds an
+  // incarnation check on top (a leader of an older term could give it one).
+  // It stays silent rather than rejecting: its term may still be 0, which no vote response
+  // may carry, and the commit hint below means nothing without a configuration.
+  if (prs_.progress().empty()) return {};
   Message resp;
   resp.msg_type = vote_response_type(m.msg_type);
   resp.to = m.from;

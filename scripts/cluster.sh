@@ -109,12 +109,25 @@ any_data() {
   return 1
 }
 
+# True if a process holds node $1's folder lock (raft-node takes it for its whole life).
+lock_held() {
+  local f
+  f=$(node_dir "$1")/LOCK
+  [ -f "$f" ] && ! flock -n -s "$f" true 2>/dev/null
+}
+
 start_node() {  # id bootstrap(0|1)
   local id=$1 d pid
   d=$(node_dir "$id")
   pid=$(live_pid "$id")
   if [ -n "$pid" ]; then
     echo "node $id: already running (pid $pid)"
+    return 0
+  fi
+  # A node started by hand (no pid file) still holds the folder's LOCK: say so instead of
+  # starting a second process (which would refuse to start) over the pid file.
+  if lock_held "$id"; then
+    echo "node $id: already running (pid $(tr -dc '0-9' <"$d/LOCK"), holds $d/LOCK; not started by this launcher)"
     return 0
   fi
   mkdir -p "$d"

@@ -1,7 +1,9 @@
 #include "storage/check_data.h"
 
 #include "raft/check.h"
+#include "storage/dir_lock.h"
 #include "storage/disk_storage.h"
+#include "storage/identity.h"
 #include "storage/records.h"
 #include "storage/snapshot_file.h"
 
@@ -15,7 +17,24 @@ int check_data(const std::string& node_dir, bool dump, std::ostream& out, Env* e
     out << node_dir << ": not a node data dir (no wal/ or snap/ inside)\n";
     return 2;
   }
+  // A running node appends to these files while they are read: the result would describe
+  // no moment of the folder. Refused, naming the holder (dir_lock.h).
+  if (auto holder = lock_holder(node_dir)) {
+    out << node_dir << ": in use by a running raft-node (pid " << (*holder > 0 ? std::to_string(*holder) : "unknown")
+        << ", holds " << join_path(node_dir, kLockFileName) << "): stop it first\n";
+    return 4;
+  }
   out << "node dir " << node_dir << "\n";
+  bool bad_identity = false;
+  auto identity = read_identity(*env, node_dir);
+  if (!identity.ok()) {
+    out << "identity: DAMAGED: " << identity.error().message << "\n";
+    bad_identity = true;
+  } else if (*identity) {
+    out << "identity: " << describe(**identity) << "\n";
+  } else {
+    out << "identity: none (written by a version without identity records; the node writes one when it starts)\n";
+  }
   std::string dumping;
   DiskStorage::RecordSink sink;
   if (dump) {
@@ -47,7 +66,7 @@ int check_data(const std::string& node_dir, bool dump, std::ostream& out, Env* e
     out << "\n";
   }
 
-  bool damaged = !storage.ok();
+  bool damaged = !storage.ok() || bad_identity;
   uint64_t snap_bytes = 0;
   for (const auto& s : report.snapshots) snap_bytes += s.size;
   out << raft::format("snap: %zu snapshot file(s), %lu bytes\n", report.snapshots.size(),

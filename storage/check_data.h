@@ -5,8 +5,10 @@
 //
 // Returns 0 if the data is clean (a torn tail at the end of the last segment, which the node
 // cuts off when it starts, is reported as a warning and still counts as clean), 1 if it is
-// damaged (the node would refuse to start), 2 if DIR is not a node data dir (neither wal/ nor
-// snap/ inside).
+// damaged (the node would refuse to start; a damaged IDENTITY counts), 2 if DIR is not a node
+// data dir (neither wal/ nor snap/ inside), 4 if a running node holds the folder's LOCK
+// (refused: reading files that are being appended to proves nothing; nothing is read).
+// The folder's identity record (identity.h) is printed first.
 #pragma once
 
 #include <ostream>

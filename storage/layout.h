@@ -7,10 +7,12 @@
 //   ├── snap/                snapshots of the state machine (snapshot_file.h)
 //   │   ├── 00000000000000050000.snap
 //   │   └── 00000000000000060000.snap.tmp                   (while one is being written)
+//   ├── LOCK                 flock'ed by the running raft-node, holds its pid (dir_lock.h)
+//   ├── IDENTITY             cluster id, node id, incarnation, origin (identity.h)
 //   ├── node.pid             written by scripts/cluster.sh
 //   └── node.log             the process's output
 //
-// Only wal/ and snap/ belong to storage/; the other two are the launcher's.
+// wal/, snap/, LOCK and IDENTITY belong to storage/; node.pid and node.log are the launcher's.
 #pragma once
 
 #include <string>

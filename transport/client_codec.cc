@@ -46,6 +46,7 @@ void save(Archive& ar, const transport::NodeStatus& s) {
   }
   transport::wire::save_bytes(ar, s.cluster_id);
   transport::wire::save_bytes(ar, s.problem);
+  ar(s.incarnation);
 }
 template <class Archive>
 void load(Archive& ar, transport::NodeStatus& s) {
@@ -65,6 +66,7 @@ void load(Archive& ar, transport::NodeStatus& s) {
   }
   transport::wire::load_bytes(ar, s.cluster_id, "cluster_id");
   transport::wire::load_bytes(ar, s.problem, "problem");
+  ar(s.incarnation);
 }
 
 template <class Archive>

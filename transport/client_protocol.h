@@ -60,6 +60,9 @@ struct NodeStatus {
   // Why this node cannot do its job right now, for operators ("" when healthy), e.g.
   // "disk full in /data/node-3: writes paused since 12 s" (docs/disk_faults.md).
   std::string problem;
+  // The incarnation of this node's data folder (storage/identity.h): push-config records it
+  // in the change that adds the node (docs/membership.md "Amnesia").
+  uint64_t incarnation = 0;
 
   bool operator==(const NodeStatus&) const = default;
 };

@@ -70,7 +70,8 @@ size_t ids_size(const std::vector<raft::NodeId>& ids) { return kU64 + kU64 * ids
 size_t encoded_message_size(const std::string& cluster_id, const raft::Message& m) {
   // Mirrors encode_message and the save() functions of wire.h (fixed-size integers, u64
   // length prefixes); codec_bench checks that it is exact.
-  size_t n = 1 + 4 + 1 + kU64 + cluster_id.size() + 2 * kU64;  // endianness, version, kind, cluster, from/to
+  // endianness, version, kind, cluster, from/to, sender incarnation + claims-slot flag
+  size_t n = 1 + 4 + 1 + kU64 + cluster_id.size() + 2 * kU64 + kU64 + 1;
   n += 1 + 4 * kU64 + kU64;                                     // type, term, log_term, index, commit, count
   for (const raft::Entry& e : m.entries) n += 1 + 2 * kU64 + kU64 + e.data.size() + kU64 + e.context.size();
   const raft::ConfState& cs = m.snapshot.metadata.conf_state;
@@ -80,15 +81,17 @@ size_t encoded_message_size(const std::string& cluster_id, const raft::Message& 
   return n;
 }
 
-std::string encode_message(const std::string& cluster_id, const raft::Message& m) {
+std::string encode_message(const std::string& cluster_id, const raft::Message& m, const SenderIdentity& sender) {
   std::string frame(encoded_message_size(cluster_id, m), '\0');
   FrameWriter w(frame.data());
   w.u8(wire::kLittleEndianFlag);
-  w.u32(kWireVersion);
+  w.u32(kPeerWireVersion);
   w.u8(static_cast<uint8_t>(wire::FrameKind::Peer));
   w.bytes(cluster_id);
   w.u64(m.from);
   w.u64(m.to);
+  w.u64(sender.incarnation);
+  w.u8(sender.claims_slot ? 1 : 0);
   w.u8(static_cast<uint8_t>(m.msg_type));
   w.u64(m.term);
   w.u64(m.log_term);
@@ -118,24 +121,28 @@ std::string encode_message(const std::string& cluster_id, const raft::Message& m
   return frame;
 }
 
-std::string encode_message_cereal(const std::string& cluster_id, const raft::Message& m) {
+std::string encode_message_cereal(const std::string& cluster_id, const raft::Message& m,
+                                  const SenderIdentity& sender) {
   std::string frame;
   frame.reserve(encoded_message_size(cluster_id, m));
   StringSink sink(frame);
   std::ostream out(&sink);
   {
     cereal::PortableBinaryOutputArchive ar(out);
-    ar(kWireVersion);
+    ar(kPeerWireVersion);
     wire::save_enum(ar, wire::FrameKind::Peer);
     wire::save_bytes(ar, cluster_id);
     ar(m.from, m.to);
+    ar(sender.incarnation);
+    wire::save_bool(ar, sender.claims_slot);
     ar(m);
   }
   return frame;
 }
 
 std::variant<raft::Message, DecodeError> decode_message(std::string_view bytes,
-                                                        const std::string& expected_cluster_id) {
+                                                        const std::string& expected_cluster_id,
+                                                        SenderIdentity* sender) {
   if (bytes.size() > kMaxFrameBytes) {
     return DecodeError{"frame of " + std::to_string(bytes.size()) + " bytes exceeds the limit"};
   }
@@ -149,9 +156,9 @@ std::variant<raft::Message, DecodeError> decode_message(std::string_view bytes,
 
     uint32_t version = 0;
     base(version);
-    if (version != kWireVersion) {
+    if (version != kPeerWireVersion) {
       return DecodeError{"unsupported wire version " + std::to_string(version) + " (this node speaks " +
-                             std::to_string(kWireVersion) + ")",
+                             std::to_string(kPeerWireVersion) + ")",
                          DecodeFailure::UnsupportedVersion};
     }
     uint8_t kind = 0;
@@ -167,6 +174,9 @@ std::variant<raft::Message, DecodeError> decode_message(std::string_view bytes,
     }
     raft::Message m;
     base(m.from, m.to);
+    SenderIdentity from_identity;
+    base(from_identity.incarnation);
+    from_identity.claims_slot = wire::load_bool(base, "claims-slot flag");
     base(m);
     if (buf.remaining() != 0) {
       return DecodeError{std::to_string(buf.remaining()) + " trailing bytes after the message"};
@@ -178,6 +188,7 @@ std::variant<raft::Message, DecodeError> decode_message(std::string_view bytes,
     if (m.from == raft::kNone || m.to == raft::kNone) {
       return DecodeError{"message without sender or receiver id"};
     }
+    if (sender) *sender = from_identity;
     return m;
   } catch (const std::exception& e) {
     return DecodeError{std::string("malformed frame: ") + e.what()};

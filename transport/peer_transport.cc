@@ -141,7 +141,7 @@ bool PeerTransport::send(const raft::Message& m) {
     ++stats_.dropped_fault;
     return true;
   }
-  std::string bytes = encode_message(cluster_id_, m);
+  std::string bytes = encode_message(cluster_id_, m, sender_identity_);
   if (bytes.size() > kMaxFrameBytes) {
     // The receiver would drop the whole connection (ZMQ_MAXMSGSIZE): never send it.
     drop(stats_.dropped_send, std::string(raft::to_string(m.msg_type)) + " to " + std::to_string(m.to) +
@@ -234,7 +234,8 @@ void PeerTransport::receive_all(std::vector<raft::Message>& out, std::vector<Sna
       snapshots->push_back(std::move(p));
       continue;
     }
-    auto decoded = decode_message(payload.to_string_view(), cluster_id_);
+    SenderIdentity sender;
+    auto decoded = decode_message(payload.to_string_view(), cluster_id_, &sender);
     if (auto* err = std::get_if<DecodeError>(&decoded)) {
       uint64_t& counter =
           err->reason == DecodeFailure::WrongCluster ? stats_.dropped_wrong_cluster : stats_.dropped_decode;
@@ -246,6 +247,13 @@ void PeerTransport::receive_all(std::vector<raft::Message>& out, std::vector<Sna
       drop(stats_.dropped_wrong_target, std::string(raft::to_string(m.msg_type)) + " from " +
                                             std::to_string(m.from) + " addressed to " + std::to_string(m.to));
       continue;
+    }
+    if (sender_check_) {
+      if (std::string why = sender_check_(m.from, sender); !why.empty()) {
+        drop(stats_.dropped_sender, std::string(raft::to_string(m.msg_type)) + " from " + std::to_string(m.from) +
+                                        ": " + why);
+        continue;
+      }
     }
     ++stats_.received;
     out.push_back(std::move(m));

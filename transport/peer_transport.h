@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <queue>
@@ -35,6 +36,7 @@
 #include <zmq.hpp>
 
 #include "raft/types.h"
+#include "transport/codec.h"
 #include "transport/curve_keys.h"
 #include "transport/snapshot_messages.h"
 #include "transport/zap_authenticator.h"
@@ -45,6 +47,7 @@ struct PeerStats {
   uint64_t sent = 0, received = 0, dropped_send = 0, dropped_decode = 0, dropped_wrong_cluster = 0,
            dropped_wrong_target = 0;
   uint64_t dropped_fault = 0;  // dropped on purpose by set_drop_rate (not counted in sent)
+  uint64_t dropped_sender = 0;  // refused by the sender check (set_sender_check)
 };
 
 struct PeerTransportOptions {
@@ -115,6 +118,16 @@ class PeerTransport {
   // Snapshot chunks and acks go to *snapshots (dropped and counted when it is null).
   void receive_all(std::vector<raft::Message>& out, std::vector<SnapshotPacket>* snapshots = nullptr);
 
+  // This node's incarnation and claims-slot flag, written into the envelope of every frame sent
+  // from now on (codec.h SenderIdentity).
+  void set_sender_identity(const SenderIdentity& identity) { sender_identity_ = identity; }
+  // Called for every decoded message addressed to this node with its sender's id and
+  // envelope identity: a non-empty answer drops the message (counted in dropped_sender; the
+  // answer is the reason, logged like other drops). The node uses it to refuse members that
+  // lost their data (docs/membership.md "Amnesia").
+  using SenderCheck = std::function<std::string(raft::NodeId from, const SenderIdentity& sender)>;
+  void set_sender_check(SenderCheck check) { sender_check_ = std::move(check); }
+
   const PeerStats& stats() const { return stats_; }
   // Why the last frame or message was dropped (for logs), "" if none was.
   const std::string& last_problem() const { return last_problem_; }
@@ -163,6 +176,8 @@ class PeerTransport {
   std::string bound_endpoint_;
 
   std::map<raft::NodeId, Peer> peers_;
+  SenderIdentity sender_identity_;
+  SenderCheck sender_check_;
   PeerStats stats_;
   std::string last_problem_;
   double drop_rate_ = 0;

@@ -69,7 +69,7 @@ class Reader {
 
 void prologue(Writer& w, wire::FrameKind kind, const std::string& cluster_id, raft::NodeId from, raft::NodeId to) {
   w.u8(wire::kLittleEndianFlag);
-  w.u32(kWireVersion);
+  w.u32(kPeerWireVersion);
   w.u8(static_cast<uint8_t>(kind));
   w.bytes(cluster_id);
   w.u64(from);
@@ -117,7 +117,7 @@ std::variant<SnapshotPacket, DecodeError> decode_snapshot_packet(std::string_vie
   if (r.u8() != wire::kLittleEndianFlag) return DecodeError{"not a little-endian frame"};
   const uint64_t version = r.le(4);
   if (!r.ok()) return DecodeError{"truncated frame"};
-  if (version != kWireVersion) {
+  if (version != kPeerWireVersion) {
     return DecodeError{"unsupported wire version " + std::to_string(version), DecodeFailure::UnsupportedVersion};
   }
   const uint8_t kind = r.u8();

@@ -90,12 +90,14 @@ std::vector<raft::Message> shapes() {
 
 // The direct encoder must write exactly what the cereal one writes (the format of wire.h).
 bool encoders_agree() {
+  const transport::SenderIdentity sender{0x0123456789abcdefull, true};
   for (const auto& m : shapes()) {
-    const std::string a = transport::encode_message("demo", m);
-    if (a != transport::encode_message_cereal("demo", m)) return false;
+    const std::string a = transport::encode_message("demo", m, sender);
+    if (a != transport::encode_message_cereal("demo", m, sender)) return false;
     if (a.size() != transport::encoded_message_size("demo", m)) return false;
-    auto back = transport::decode_message(a, "demo");
-    if (!std::holds_alternative<raft::Message>(back)) return false;
+    transport::SenderIdentity got;
+    auto back = transport::decode_message(a, "demo", &got);
+    if (!std::holds_alternative<raft::Message>(back) || !(got == sender)) return false;
   }
   return true;
 }

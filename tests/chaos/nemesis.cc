@@ -180,7 +180,7 @@ void Nemesis::run_for(std::chrono::seconds duration) {
                                            "kill_all",    "partition_minority", "isolate_leader", "bridge",
                                            "partition_and_kill", "partition_and_pause", "kill_two",
                                            "lossy_node",  "slow_node",         "replace_member",    "replace_leader",
-                                           "replace_member_and_kill", "replace_member_and_pause"};
+                                           "replace_member_and_kill", "replace_member_and_pause", "disk_lost"};
   std::vector<std::string> kinds;
   for (auto& k : kinds_all) {
     const bool needs_firewall = k.find("partition") != std::string::npos || k == "isolate_leader" || k == "bridge";
@@ -241,6 +241,19 @@ void Nemesis::run_for(std::chrono::seconds duration) {
       }
       e.detail += remove_member(member);
       sleep_ms(hold_ms / 2);
+      const std::string why = restore_membership(std::chrono::seconds(30));
+      e.detail += why.empty() ? ", added back empty" : ", not yet added back (" + why + ")";
+    } else if (kind == "disk_lost") {
+      // A member loses its disk and is started again, empty, while still a member: its peers
+      // refuse its new incarnation and it neither votes nor campaigns. The operator's remedy
+      // (docs/membership.md "Amnesia"): push the file without it, then with it.
+      const uint64_t member = ids[0];
+      cluster_.kill(member);
+      cluster_.wipe(member);
+      cluster_.start(member);
+      e.detail = "node " + std::to_string(member) + " lost its disk and was started empty, ";
+      sleep_ms(hold_ms / 2);
+      e.detail += remove_member(member);
       const std::string why = restore_membership(std::chrono::seconds(30));
       e.detail += why.empty() ? ", added back empty" : ", not yet added back (" + why + ")";
     } else if (kind == "partition_minority" || kind == "partition_and_kill" || kind == "partition_and_pause") {

@@ -121,8 +121,10 @@ TEST_CASE("messages and nodes of another cluster_id are ignored", "[integration]
     CHECK(s.leader != 4);
   }
 
-  // Control: the same message with this cluster's id is accepted (so the check above could fail).
+  // Control: the same message with this cluster's id (and node 3's incarnation, which peers
+  // check since node 3 is recorded under it) is accepted (so the check above could fail).
+  const transport::SenderIdentity as_node3{st.at(3).incarnation, true};
   send_frames(a.zmq_context(), a.raft_address(follower),
-              {{transport::encode_message("it", heartbeat_with_term(3, follower, term + 1000))}}, "forger");
+              {{transport::encode_message("it", heartbeat_with_term(3, follower, term + 1000), as_node3)}}, "forger");
   REQUIRE(harness::wait_until([&] { return a.statuses()[follower].term >= term + 1000; }, 5s));
 }

@@ -353,6 +353,7 @@ bool Network::link_up(NodeId from, NodeId to) const {
 
 bool Network::filtered(const Message& m) {
   if (ignored_.count(m.msg_type) || !link_up(m.from, m.to)) return true;
+  if (refuse && refuse(m)) return true;
   auto it = drop_.find({m.from, m.to});
   if (it != drop_.end() && it->second > 0) {
     return std::uniform_real_distribution<double>(0, 1)(rng_) < it->second;

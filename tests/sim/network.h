@@ -188,8 +188,12 @@ class Network {
   void partition(const std::vector<std::vector<NodeId>>& groups);
   // ignore: drop every message of this type.
   void ignore(raft::MessageType t);
-  // recover: remove every filter.
+  // recover: remove every filter (but not refuse below).
   void recover();
+  // Messages this says true for are dropped at delivery, whatever recover() does: the node
+  // layer's gateway rules (docs/membership.md "Amnesia"), which the simulator installs for
+  // nodes that lost their disk.
+  std::function<bool(const Message&)> refuse;
   bool link_up(NodeId from, NodeId to) const;
 
   // --- Application helpers. ---

@@ -133,6 +133,18 @@ class Simulator {
     inv_ = std::make_unique<Invariants>(*net_);
     wl_ = std::make_unique<Workload>(*net_, 10, 3, 300);
     net_->trace = [this](const std::string& line) { note(line); };
+    // A node that lost its disk speaks under a new incarnation, which its peers refuse
+    // (Node::sender_refusal): none of its messages is delivered, ever. It is removed from the
+    // membership as an operator would (act_conf_change, liveness), never re-added under its
+    // id (that would be a new server: new ids model it).
+    // And, as Node::step_peer_messages does for a node without standing, a wiped node drops
+    // a leader's heartbeat that counts on entries it no longer has (the core would panic).
+    net_->refuse = [this](const Message& m) {
+      if (amnesiac_.count(m.from)) return true;
+      if (!amnesiac_.count(m.to) || m.msg_type != raft::MessageType::MsgHeartbeat) return false;
+      const SimNode& n = net_->node(m.to);
+      return n.alive() && m.commit > n.raw->raft().raft_log().last_index();
+    };
 
     note("setup: " + setup_summary_);
     // Storms (faults at the seed's intensity) alternate with calm spells (no new faults,
@@ -145,6 +157,7 @@ class Simulator {
         {0.4 * fault_, &Simulator::act_partition}, {0.3, &Simulator::act_heal},
         {0.4 * fault_, &Simulator::act_crash},     {1.5, &Simulator::act_restart},
         {1.0, &Simulator::act_conf_change}, {0.4 * fault_, &Simulator::act_transfer},
+        {0.5 * fault_, &Simulator::act_lose_disk},
     };
     calm_ = {
         {40, &Simulator::act_deliver},     {15, &Simulator::act_tick},
@@ -353,6 +366,52 @@ class Simulator {
     net_->restart(pick(down));
   }
 
+  // Disk loss: a node crashes and loses everything (log, hard state, snapshot), then restarts
+  // empty, without a configuration, as a wiped raft-node would. At most one member at a time,
+  // and only while the configuration has at least three voters and is not joint, so that a
+  // quorum of intact voters can remove it (a majority of wiped voters is a disaster no
+  // protocol recovers from without losing data).
+  void act_lose_disk() {
+    const NodeId l = net_->leader();
+    if (l == raft::kNone) return;
+    const raft::TrackerConfig cfg = net_->raw(l).raft().prs().config();
+    if (cfg.voters.is_joint() || cfg.voters.incoming().size() < 3 || amnesiac_member(cfg) != raft::kNone) return;
+    // No membership change may be on its way (it could make the wiped voter necessary to
+    // every quorum of a joint configuration): the leader's whole log is committed and applied.
+    const raft::RaftLog& log = net_->raw(l).raft().raft_log();
+    if (log.committed() != log.last_index() || log.applied() != log.last_index()) return;
+    std::vector<NodeId> members = cfg.voters.incoming().sorted();
+    members.insert(members.end(), cfg.learners.begin(), cfg.learners.end());
+    const NodeId id = pick(members);
+    note("lose the disk of " + std::to_string(id));
+    net_->crash(id);
+    net_->node(id).storage = std::make_unique<raft::MemStorage>();
+    amnesiac_.insert(id);
+    ++report_.crashes;
+    ++report_.disk_losses;
+    net_->restart(id);
+  }
+
+  // A member of `cfg` that lost its disk (kNone if none).
+  NodeId amnesiac_member(const raft::TrackerConfig& cfg) const {
+    for (NodeId id : amnesiac_)
+      if (cfg.voters.contains(id) || cfg.learners.count(id) || cfg.learners_next.count(id)) return id;
+    return raft::kNone;
+  }
+
+  // The operator's first step after a disk loss: remove the wiped member. Returns true if a
+  // removal was proposed.
+  bool remove_amnesiac(NodeId leader) {
+    const raft::TrackerConfig cfg = net_->raw(leader).raft().prs().config();
+    const NodeId id = amnesiac_member(cfg);
+    if (id == raft::kNone || cfg.voters.is_joint()) return false;
+    ConfChangeV2 cc;
+    cc.changes.push_back(ConfChangeSingle{ConfChangeType::RemoveNode, id});
+    note("propose " + raft::describe(cc) + " (it lost its disk) via " + std::to_string(leader));
+    net_->act(leader, [&](raft::RawNode& r) { (void)r.propose_conf_change("", cc); });
+    return true;
+  }
+
   NodeId new_node() {
     if (next_id_ > kMaxNodeId) return raft::kNone;
     const NodeId id = next_id_++;
@@ -364,9 +423,22 @@ class Simulator {
     const NodeId l = net_->leader();
     if (l == raft::kNone) return;
     const raft::TrackerConfig cfg = net_->raw(l).raft().prs().config();
+    // While a wiped member is in the configuration, removing it is the only change (other
+    // changes could leave a configuration whose quorum needs it).
+    if (amnesiac_member(cfg) != raft::kNone) {
+      if (remove_amnesiac(l)) ++report_.conf_changes;
+      return;
+    }
     std::vector<NodeId> voters = cfg.voters.incoming().sorted();
     std::vector<NodeId> learners(cfg.learners.begin(), cfg.learners.end());
     const size_t members = voters.size() + learners.size();
+    // A new node joins as a learner and is promoted once it knows a configuration, as
+    // push-config does: a node without one grants no vote (Raft::handle_vote_request), so an
+    // empty node made a voter at once could leave a configuration without a quorum forever.
+    std::vector<NodeId> promotable;
+    for (NodeId id : learners)
+      if (net_->has_node(id) && !net_->node(id).storage->initial_state()->conf_state.voters.empty())
+        promotable.push_back(id);
     ConfChangeV2 cc;
     auto transition = [&] {
       return pick(std::vector<ConfChangeTransition>{ConfChangeTransition::Auto,
@@ -382,17 +454,19 @@ class Simulator {
       const bool can_shrink = voters.size() > 3 || (voters.size() > 1 && rand(4) == 0);
       auto add = [&](ConfChangeType t, NodeId id) { cc.changes.push_back(ConfChangeSingle{t, id}); };
       switch (kind) {
-        case 0:  // add a voter
-          if (!can_grow) return;
-          add(ConfChangeType::AddNode, new_node());
+        case 0:  // add a learner and, in the same change, promote one that knows the configuration
+          if (!can_grow || promotable.empty()) return;
+          add(ConfChangeType::AddLearnerNode, new_node());
+          add(ConfChangeType::AddNode, pick(promotable));
+          cc.transition = transition();
           break;
         case 1:  // add a learner
           if (!can_grow) return;
           add(ConfChangeType::AddLearnerNode, new_node());
           break;
         case 2:  // promote a learner
-          if (learners.empty()) return;
-          add(ConfChangeType::AddNode, pick(learners));
+          if (promotable.empty()) return;
+          add(ConfChangeType::AddNode, pick(promotable));
           cc.transition = transition();
           break;
         case 3:  // remove a voter (maybe the leader)
@@ -403,9 +477,9 @@ class Simulator {
           if (learners.empty()) return;
           add(ConfChangeType::RemoveNode, pick(learners));
           break;
-        case 5:  // replace a voter in one joint change
-          if (next_id_ > kMaxNodeId) return;
-          add(ConfChangeType::AddNode, new_node());
+        case 5:  // replace a voter by a learner in one joint change
+          if (promotable.empty()) return;
+          add(ConfChangeType::AddNode, pick(promotable));
           add(ConfChangeType::RemoveNode, pick(voters));
           cc.transition = transition();
           break;
@@ -415,14 +489,14 @@ class Simulator {
           cc.transition = transition();
           break;
         case 7:  // promote a learner and remove a voter at once
-          if (learners.empty() || voters.size() < 2) return;
-          add(ConfChangeType::AddNode, pick(learners));
+          if (promotable.empty() || voters.size() < 2) return;
+          add(ConfChangeType::AddNode, pick(promotable));
           add(ConfChangeType::RemoveNode, pick(voters));
           cc.transition = transition();
           break;
-        default:  // add a voter and a learner at once
+        default:  // add two learners at once
           if (members + 2 > kMaxMembers || next_id_ + 1 > kMaxNodeId) return;
-          add(ConfChangeType::AddNode, new_node());
+          add(ConfChangeType::AddLearnerNode, new_node());
           add(ConfChangeType::AddLearnerNode, new_node());
           cc.transition = transition();
           break;
@@ -494,6 +568,8 @@ class Simulator {
       const NodeId l = net_->leader();
       if (l != raft::kNone) {
         const raft::TrackerConfig cfg = net_->raw(l).raft().prs().config();
+        if (t % 10 == 0 && net_->raw(l).raft().pending_conf_index() <= net_->raw(l).raft().raft_log().applied())
+          (void)remove_amnesiac(l);
         if (cfg.voters.is_joint() && !cfg.auto_leave) {
           net_->act(l, [](raft::RawNode& r) { (void)r.propose_conf_change("", ConfChangeV2{}); });
         }
@@ -558,6 +634,7 @@ class Simulator {
   std::string setup_summary_;
   uint64_t step_ = 0;
   NodeId next_id_ = 1;
+  std::set<NodeId> amnesiac_;  // nodes that lost their disk (refused by every peer)
   double fault_ = 1;
   double p_drop_ = 0;
   double p_dup_ = 0;

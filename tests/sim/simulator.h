@@ -4,7 +4,8 @@
 // a message, tick a node, handle a node's Ready (sometimes crashing before persisting it),
 // start a client operation (write or ReadIndex read), snapshot and compact a node's log,
 // campaign, partition (random split, isolated leader, bridge node) and heal, crash and
-// restart nodes, change the membership (add voter or learner, promote, demote, remove,
+// restart nodes, lose a node's disk (it restarts empty under a new incarnation that its peers
+// refuse, and is removed from the membership), change the membership (add voter or learner, promote, demote, remove,
 // joint changes with automatic or explicit leave), and transfer leadership. The Invariants
 // are checked after every step. Then the liveness phase heals everything, restarts every
 // node and requires, within a bounded number of ticks, a leader and every acknowledged write
@@ -37,6 +38,7 @@ struct SimReport {
   uint64_t ops = 0;
   uint64_t acknowledged = 0;
   uint64_t crashes = 0;
+  uint64_t disk_losses = 0;  // crashes that lost everything (also counted in crashes)
   uint64_t conf_changes = 0;
   uint64_t snapshots_sent = 0;
   int liveness_ticks = 0;

@@ -50,7 +50,7 @@ void run_shard(uint64_t shard) {
   const bool keep_going = env_u64("SIM_KEEP_GOING", 0) != 0;
   std::vector<uint64_t> failed;
   const auto start = std::chrono::steady_clock::now();
-  uint64_t ops = 0, acked = 0, crashes = 0, confs = 0, snaps = 0, leaders = 0;
+  uint64_t ops = 0, acked = 0, crashes = 0, disk_losses = 0, confs = 0, snaps = 0, leaders = 0;
   int max_liveness = 0;
   for (uint64_t seed : seeds) {
     sim::SimOptions o;
@@ -67,6 +67,7 @@ void run_shard(uint64_t shard) {
     ops += r.ops;
     acked += r.acknowledged;
     crashes += r.crashes;
+    disk_losses += r.disk_losses;
     confs += r.conf_changes;
     snaps += r.snapshots_sent;
     leaders += r.leaders;
@@ -77,7 +78,7 @@ void run_shard(uint64_t shard) {
   std::cout << "sim shard " << shard + 1 << "/" << kShards << ": " << seeds.size() << " seeds x "
             << steps << " steps in " << secs << " s; " << leaders << " terms with a leader, "
             << ops << " client ops (" << acked << " writes acknowledged), " << crashes
-            << " crashes, " << confs << " conf change proposals, " << snaps
+            << " crashes (" << disk_losses << " losing the disk), " << confs << " conf change proposals, " << snaps
             << " snapshots delivered, slowest liveness " << max_liveness << " ticks\n";
   if (!failed.empty()) {
     std::string list;

@@ -88,7 +88,7 @@ TEST_CASE("a snapshot restores data, sessions and members exactly", "[kv_state_m
   (void)sm.apply(put("a", "1", 3, 1));
   (void)sm.apply(put(std::string("b\0c", 3), "", 4, 9));
   (void)sm.apply(cas("a", "zz", "2", 3, 2));
-  sm.set_member({6, "tcp://127.0.0.1:7106", "tcp://127.0.0.1:7206"});
+  sm.set_member({6, "tcp://127.0.0.1:7106", "tcp://127.0.0.1:7206", 0x9f3c0a5e11d2b4c7ull});
   KvStateMachine copy;
   std::string error;
   REQUIRE(copy.restore(sm.snapshot(), &error));
@@ -96,6 +96,23 @@ TEST_CASE("a snapshot restores data, sessions and members exactly", "[kv_state_m
   // The restored dedup table still answers retries from the cache.
   CHECK(copy.apply(cas("a", "zz", "2", 3, 2)).code == KvResultCode::CasFailed);
   CHECK(copy.get("a") == "1");
+}
+
+TEST_CASE("a version-1 snapshot (members without incarnations) is still restored", "[kv_state_machine]") {
+  KvStateMachine sm;
+  (void)sm.apply(put("a", "1", 3, 1));
+  sm.set_member({6, "r", "c", 0});
+  // Version 2 with the members last: version 1 is the same bytes under "RKV1" without the
+  // last member's u64 incarnation.
+  std::string v1 = sm.snapshot();
+  REQUIRE(v1.substr(0, 4) == "RKV2");
+  v1[3] = '1';
+  v1.resize(v1.size() - 8);
+  KvStateMachine restored;
+  std::string error;
+  REQUIRE(restored.restore(v1, &error));
+  CHECK(restored == sm);
+  CHECK(restored.members().at(6).incarnation == 0);
 }
 
 TEST_CASE("an empty state machine has a valid snapshot", "[kv_state_machine]") {

@@ -237,6 +237,21 @@ TEST_CASE("a removed node's vote requests are ignored while the leader is heard 
   CHECK(n->vote() == kNone);
 }
 
+TEST_CASE("a node that knows no configuration grants no vote", "[membership]") {
+  // A voter that lost its storage restarts empty: it may already have voted in the
+  // candidate's term, so its vote must not count again (docs/membership.md "Amnesia").
+  auto np = new_node(3, {});
+  Node& n = *np;
+  auto type = GENERATE(MT::MsgRequestVote, MT::MsgRequestPreVote);
+  CAPTURE(to_string(type));
+  Message vote = msg(type, 1, 3, 5);
+  vote.index = 10;
+  vote.log_term = 4;
+  REQUIRE(n->step(vote).ok());
+  CHECK(n.read_messages().empty());  // no grant (and no rejection: its term may be 0)
+  CHECK(n->vote() == kNone);
+}
+
 TEST_CASE("a removed node does not disrupt the remaining cluster", "[membership]") {
   Cluster c({1, 2, 3});
   c.elect(1);

@@ -54,6 +54,7 @@ ClientReply rich_reply(transport::ReplyCode code) {
   r.status.progress_matched = {{1, 10}, {2, 9}};
   r.status.members = {{1, "tcp://127.0.0.1:7101 tcp://127.0.0.1:7201"}, {2, "a b"}};
   r.status.cluster_id = "demo-cluster";
+  r.status.incarnation = 0x9f3c0a5e11d2b4c7ull;
   return r;
 }
 

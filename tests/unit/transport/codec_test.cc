@@ -26,12 +26,12 @@ DecodeError decode_fails(std::string_view bytes, const std::string& cluster = kC
 struct FrameWriter {
   std::ostringstream out{std::ios::binary};
   cereal::PortableBinaryOutputArchive ar{out};
-  FrameWriter& version(uint32_t v = transport::kWireVersion) { ar(v); return *this; }
+  FrameWriter& version(uint32_t v = transport::kPeerWireVersion) { ar(v); return *this; }
   FrameWriter& u8(uint8_t v) { ar(v); return *this; }
   FrameWriter& u64(uint64_t v) { ar(v); return *this; }
   FrameWriter& str(const std::string& s) { transport::wire::save_bytes(ar, s); return *this; }
   FrameWriter& peer_prologue(const std::string& cluster = kCluster) {
-    return version().u8(1).str(cluster).u64(3).u64(5);
+    return version().u8(1).str(cluster).u64(3).u64(5).u64(0x1234).u8(0);
   }
   std::string bytes() { return out.str(); }
 };
@@ -79,10 +79,29 @@ TEST_CASE("a frame of another cluster is refused as such", "[codec]") {
 
 TEST_CASE("a frame of another wire version is refused before its body is read", "[codec]") {
   std::string bytes = transport::encode_message(kCluster, rich_message(raft::MessageType::MsgAppend));
-  bytes[1] = 2;  // the version follows the endianness byte, little-endian
+  bytes[1] = 1;  // the version follows the endianness byte, little-endian: 1 is an older node's
   const DecodeError e = decode_fails(bytes);
   CHECK(e.reason == DecodeFailure::UnsupportedVersion);
-  CHECK(e.message.find("version 2") != std::string::npos);
+  CHECK(e.message.find("version 1") != std::string::npos);
+}
+
+TEST_CASE("the envelope carries the sender's incarnation and claims-slot flag", "[codec]") {
+  const raft::Message m = rich_message(raft::MessageType::MsgRequestVote);
+  const transport::SenderIdentity sender{0x9f3c0a5e11d2b4c7ull, true};
+  const std::string bytes = transport::encode_message(kCluster, m, sender);
+  CHECK(bytes == transport::encode_message_cereal(kCluster, m, sender));
+  CHECK(bytes.size() == transport::encoded_message_size(kCluster, m));
+  transport::SenderIdentity got;
+  auto r = transport::decode_message(bytes, kCluster, &got);
+  REQUIRE(std::holds_alternative<raft::Message>(r));
+  CHECK(std::get<raft::Message>(r) == m);
+  CHECK(got == sender);
+  // A claims-slot byte other than 0 or 1 is malformed, as any boolean.
+  std::string bad = bytes;
+  const size_t claims_at = 1 + 4 + 1 + 8 + kCluster.size() + 8 + 8 + 8;
+  REQUIRE(bad[claims_at] == 1);
+  bad[claims_at] = 2;
+  CHECK(decode_fails(bad).message.find("claims-slot flag") != std::string::npos);
 }
 
 TEST_CASE("truncation at every byte offset fails cleanly", "[codec]") {
