@@ -1,5 +1,5 @@
 // push-config: changes the cluster's membership to the member list of a cluster file
-// (DESIGN.md "raftctl push-config", docs/membership.md).
+// (README "Changing membership", docs/membership.md).
 //
 // The tool is a loop of "observe, then take the next step", so that it is idempotent and can
 // finish what an earlier push (or a leader that died) left half done:

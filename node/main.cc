@@ -1,4 +1,4 @@
-// raft-node: runs one member of a raftkv cluster in the foreground (DESIGN.md "raft-node").
+// raft-node: runs one member of a raftkv cluster in the foreground (README "Killing and restarting nodes").
 //
 //   raft-node --config FILE --id N [--bootstrap]
 //   raft-node --config FILE --print-config      (what scripts/cluster.sh reads)

@@ -11,7 +11,7 @@
 // allocates at most a small multiple of its input size, whatever the input.
 //
 // The save/load functions live in namespace cereal (where cereal looks for them) and not in
-// raft/, which stays free of any codec (DESIGN.md). load() only works on a ReadArchive.
+// raft/, which stays free of any codec (ARCHITECTURE.md). load() only works on a ReadArchive.
 #pragma once
 
 #ifndef CEREAL_FUTURE_EXPERIMENTAL
