@@ -23,6 +23,7 @@
 #include <zmq.hpp>
 
 #include "client/connection.h"
+#include "config/cluster_config.h"
 #include "transport/client_protocol.h"
 
 namespace client {
@@ -63,7 +64,15 @@ struct Options {
   std::chrono::milliseconds attempt_timeout{1000};
   // The cluster file's cluster_id: a node of another cluster refuses the requests (Rejected).
   std::string cluster_id;
+  // The cluster file's limits: a request over them is Rejected before it is sent ("value
+  // too large: N bytes, limit M"), as is one whose frame would exceed the node's client
+  // frame limit (the node would drop it unanswered: retrying could never succeed).
+  uint64_t max_key_bytes = config::kDefaultMaxKeyBytes;
+  uint64_t max_value_bytes = config::kDefaultMaxValueBytes;
 };
+
+// Why `req` cannot be sent under `options` ("" if it can).
+std::string oversized_request(const transport::ClientRequest& req, const Options& options);
 
 class Client {
  public:

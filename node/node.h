@@ -13,7 +13,11 @@
 //      by itself: it rides on the next write); send rd.persisted_messages; restore the KV
 //      state from rd.snapshot; apply rd.committed_entries; answer rd.read_states; advance;
 //      handle the LightReady (note its commit, send, apply); advance_apply;
-//   5. every snapshot_entries applied entries, snapshot the KV state (log compaction).
+//   5. when the snapshot policy says so (snapshot_entries applied entries or snapshot_log_mb
+//      of log, staggered per member: snapshot_policy.h), fork a child that writes the KV
+//      state to a snapshot file while the loop goes on; once it has ended (checked every
+//      iteration without blocking), record the file and compact the log (snapshot_taker.h,
+//      docs/snapshots-taking.md).
 //
 // Invariants: kv_ reflects exactly the entries up to applied_ (after each step 4);
 // a client is told Ok/NotFound/CasFailed only after its command was applied, which happens
@@ -48,6 +52,8 @@
 #include "node/client_service.h"
 #include "node/kv_state_machine.h"
 #include "node/log_store.h"
+#include "node/snapshot_policy.h"
+#include "node/snapshot_taker.h"
 #include "raft/raw_node.h"
 #include "transport/peer_transport.h"
 
@@ -125,7 +131,16 @@ class Node {
   void restore_snapshot(const raft::Snapshot& snap);
   void answer_ready_reads();
   void fail_pending(const std::string& why);
-  void maybe_snapshot();
+  void maybe_snapshot();  // times take_snapshot_if_due (slowest_snapshot_step_)
+  void take_snapshot_if_due();
+  // A snapshot child that has ended: its file recorded (or its failure logged).
+  void reap_snapshot();
+  // Refuses (Rejected, true) a request whose key or value exceeds the cluster file's limits.
+  bool refuse_oversized(const transport::ClientRequest& req, const Waiter& waiter);
+  // Refuses (Rejected, true) a write that would grow the state past max_state_mb.
+  bool refuse_over_quota(const transport::ClientRequest& req, const Waiter& waiter);
+  // Time spent in one loop iteration outside poll(): the slowest is kept for status.
+  void note_iteration(std::chrono::steady_clock::duration busy);
   void update_peers();
   void check_transfer(bool deadline_passed);
   bool is_member(const raft::ConfState& cs) const;
@@ -154,6 +169,17 @@ class Node {
   raft::ConfState conf_state_;     // membership after the last applied conf change
   raft::Index applied_ = 0;
   raft::Index last_snapshot_index_ = 0;
+  // Snapshots (docs/snapshots-taking.md).
+  SnapshotPolicy snapshot_policy_;
+  SnapshotTaker snapshot_taker_;
+  uint64_t log_bytes_at_snapshot_ = 0;  // store_->entry_bytes_persisted() when the last one was started
+  uint64_t log_bytes_at_fork_ = 0;      // ... when the running child was started
+  std::chrono::steady_clock::time_point next_snapshot_attempt_{};  // after a failure
+  std::chrono::steady_clock::duration slowest_iteration_{};        // since the start
+  std::chrono::steady_clock::duration slowest_snapshot_iteration_{};  // while a child ran (or forking)
+  std::chrono::steady_clock::duration slowest_fork_{};
+  std::chrono::steady_clock::duration slowest_snapshot_step_{};  // in maybe_snapshot: fork, record
+  uint64_t snapshots_taken_ = 0;
   raft::SoftState soft_state_;
   std::chrono::steady_clock::time_point next_tick_;
   std::vector<raft::NodeId> unreachable_;  // reported after the Ready is advanced

@@ -142,6 +142,17 @@ class DiskStorage final : public raft::Storage {
   // Panics if index > last_index().
   raft::Result<void> create_snapshot(raft::Index index, const raft::ConfState& cs, std::string data);
 
+  // The same in two steps, for a snapshot written elsewhere (a forked child, see
+  // node/snapshot_taker.h) while this storage keeps serving: the writer puts a complete,
+  // synced snapshot file for `index` (snapshot_file.h format) at snapshot_tmp_path(index);
+  // record_snapshot(meta) then renames it to snap/<index>.snap, syncs the folder, appends
+  // the marker and compacts the log exactly as create_snapshot does (same errors; the
+  // temporary file is removed when the call fails before the rename). SnapshotOutOfDate
+  // (and the temporary file removed) if a newer snapshot was installed meanwhile. Panics if
+  // meta.index > last_index() or meta.term is not the log's term at meta.index.
+  std::string snapshot_tmp_path(raft::Index index) const;
+  raft::Result<void> record_snapshot(const raft::SnapshotMetadata& meta);
+
   // The metadata of the snapshot in force (index 0: none).
   const raft::SnapshotMetadata& snapshot_metadata() const { return snap_; }
   // Entries currently held in the memory cache (for tests and status).
@@ -192,6 +203,8 @@ class DiskStorage final : public raft::Storage {
   void drop_snapshot_file(raft::Index index);
   raft::Result<void> start_segment();
   raft::Result<void> remove_obsolete_files();
+  // Marker + compaction + cleanup for a snapshot file of `meta` already complete in snap/.
+  raft::Result<void> install_snapshot(const raft::SnapshotMetadata& meta);
   raft::Result<std::string> read_record(const EntryLoc& loc) const;
 
   raft::Index last() const { return base_ + locs_.size() - 1; }
