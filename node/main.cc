@@ -14,6 +14,8 @@
 //   RAFT_TEST_DISK_FULL_FILE=PATH     while PATH exists, every write of the log fails with
 //                           ENOSPC (a full disk: the node pauses its writes until PATH is gone).
 // (storage/trigger_fault_env.h; docs/disk_faults.md.)
+//   RAFT_TEST_SNAPSHOT_KB_S=N  the child that writes a snapshot writes at most N KiB/s (a
+//                           small state then takes seconds: docs/snapshots-taking.md).
 //
 // Logs go to stdout (the launcher redirects them to <data_dir>/node-N/node.log). Exit codes:
 // 0 after a clean stop (SIGTERM/SIGINT), 1 on a startup or storage failure, 2 on a usage or
@@ -136,6 +138,17 @@ int main(int argc, char** argv) {
     delay_ms = static_cast<int>(n);
   }
 
+  uint64_t snapshot_kb_s = 0;
+  if (const char* v = std::getenv("RAFT_TEST_SNAPSHOT_KB_S")) {
+    char* end = nullptr;
+    const long long n = std::strtoll(v, &end, 10);
+    if (end == v || *end != '\0' || n < 0) {
+      std::cerr << "raft-node: RAFT_TEST_SNAPSHOT_KB_S must be a whole number of KiB per second, not '" << v << "'\n";
+      return 2;
+    }
+    snapshot_kb_s = static_cast<uint64_t>(n);
+  }
+
   storage::TriggerFiles triggers;
   for (auto [name, field] : {std::pair{"RAFT_TEST_FSYNC_DELAY_FILE", &triggers.fsync_delay_file},
                              std::pair{"RAFT_TEST_FSYNC_FAIL_FILE", &triggers.fsync_fail_file},
@@ -155,6 +168,7 @@ int main(int argc, char** argv) {
   {
     zmq::context_t ctx(1);
     node::NodeOptions opts{std::move(cluster), id, bootstrap, false, drop_rate, test_env, delay_ms};
+  opts.test_snapshot_bytes_per_s = snapshot_kb_s << 10;
     auto created = node::Node::create(ctx, std::move(opts));
     if (auto* err = std::get_if<std::string>(&created)) {
       spdlog::critical("cannot start: {}", *err);

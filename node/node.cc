@@ -982,7 +982,7 @@ void Node::take_snapshot_if_due() {
   }
   meta.term = *term;
   meta.conf_state = conf_state_;
-  if (auto err = snapshot_taker_.start(kv_, meta, tmp, opts_.cluster.fsync); !err.empty()) {
+  if (auto err = snapshot_taker_.start(kv_, meta, tmp, opts_.cluster.fsync, opts_.test_snapshot_bytes_per_s); !err.empty()) {
     spdlog::warn("snapshot at {} not started, retried in {} s: {}", applied_, retry_after.count(), err);
     next_snapshot_attempt_ = now + retry_after;
     return;

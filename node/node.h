@@ -78,6 +78,9 @@ struct NodeOptions {
   // Test-only fault hook (chaos tests): each outgoing peer message is held for a random 0..N
   // ms (delay and reordering). 0 in production.
   int test_delay_ms = 0;
+  // Test-only (snapshot tests): the snapshot child writes at most this many bytes per
+  // second, so that a small state takes seconds to write. 0 in production (no limit).
+  uint64_t test_snapshot_bytes_per_s = 0;
 };
 
 class Node {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <thread>
 #include <cstring>
 
 #include "storage/snapshot_stream_writer.h"
@@ -16,15 +17,25 @@ namespace node {
 using Clock = std::chrono::steady_clock;
 
 int write_kv_snapshot_file(const KvStateMachine& kv, const raft::SnapshotMetadata& metadata, const std::string& path,
-                           bool sync) {
+                           bool sync, uint64_t bytes_per_s) {
   storage::SnapshotStreamWriter w;
   if (int e = w.open(path, metadata); e != 0) return e;
-  if (int e = kv.snapshot_to([&](std::string_view piece) { return w.append(piece); }); e != 0) return e;
+  const auto started = Clock::now();
+  uint64_t handed = 0;
+  auto sink = [&](std::string_view piece) {
+    handed += piece.size();
+    if (bytes_per_s > 0) {
+      const auto due = started + std::chrono::microseconds(handed * 1000000 / bytes_per_s);
+      std::this_thread::sleep_until(due);
+    }
+    return w.append(piece);
+  };
+  if (int e = kv.snapshot_to(sink); e != 0) return e;
   return w.finish(sync);
 }
 
 std::string SnapshotTaker::start(const KvStateMachine& kv, const raft::SnapshotMetadata& metadata,
-                                 std::string tmp_path, bool sync) {
+                                 std::string tmp_path, bool sync, uint64_t bytes_per_s) {
   if (running()) return "a snapshot is already being taken";
   const pid_t parent = ::getpid();
   const auto before = Clock::now();
@@ -41,7 +52,7 @@ std::string SnapshotTaker::start(const KvStateMachine& kv, const raft::SnapshotM
     ::signal(SIGINT, SIG_DFL);
     // Yield the CPU to the node's loop: on a small machine the child competes with it.
     (void)::setpriority(PRIO_PROCESS, 0, 10);
-    const int status = write_kv_snapshot_file(kv, metadata, tmp_path, sync);
+    const int status = write_kv_snapshot_file(kv, metadata, tmp_path, sync, bytes_per_s);
     ::_exit(status > 255 || status < 0 ? EIO : status);
   }
   started_ = Clock::now();

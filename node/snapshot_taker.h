@@ -48,8 +48,9 @@ class SnapshotTaker {
 
   // Forks a child that writes `kv` as it is now with `metadata` to `tmp_path` (fdatasync'd
   // when sync). "" on success, else why no child could be started. Requires !running().
+  // bytes_per_s > 0 (tests only) caps the child's write rate.
   std::string start(const KvStateMachine& kv, const raft::SnapshotMetadata& metadata, std::string tmp_path,
-                    bool sync);
+                    bool sync, uint64_t bytes_per_s = 0);
   // How long the last fork() call took (the parent's pause: page tables are copied).
   std::chrono::steady_clock::duration last_fork_time() const { return fork_time_; }
 
@@ -72,6 +73,6 @@ class SnapshotTaker {
 // The body of the child, exposed for tests: writes the snapshot file and returns 0 or an
 // errno value (the child's exit status). Runs in the calling process.
 int write_kv_snapshot_file(const KvStateMachine& kv, const raft::SnapshotMetadata& metadata,
-                           const std::string& path, bool sync);
+                           const std::string& path, bool sync, uint64_t bytes_per_s = 0);
 
 }  // namespace node
