@@ -17,7 +17,7 @@ namespace node {
 using Clock = std::chrono::steady_clock;
 
 int write_kv_snapshot_file(const KvStateMachine& kv, const raft::SnapshotMetadata& metadata, const std::string& path,
-                           bool sync, uint64_t bytes_per_s) {
+                           bool sync, uint64_t bytes_per_s, const std::string& rename_to) {
   storage::SnapshotStreamWriter w;
   if (int e = w.open(path, metadata); e != 0) return e;
   const auto started = Clock::now();
@@ -31,12 +31,19 @@ int write_kv_snapshot_file(const KvStateMachine& kv, const raft::SnapshotMetadat
     return w.append(piece);
   };
   if (int e = kv.snapshot_to(sink); e != 0) return e;
-  return w.finish(sync);
+  return w.finish(sync, rename_to);
 }
 
 std::string SnapshotTaker::start(const KvStateMachine& kv, const raft::SnapshotMetadata& metadata,
                                  std::string tmp_path, bool sync, uint64_t bytes_per_s) {
   if (running()) return "a snapshot is already being taken";
+  // The child also renames the file to its final name (snap/<index>.snap) and syncs the
+  // folder: two more waits on the disk that the loop does not have to make. Until the
+  // storage has recorded it, a file under its final name is just ignored on a restart.
+  const std::string suffix = ".tmp";
+  const bool has_suffix = tmp_path.size() > suffix.size() &&
+                          tmp_path.compare(tmp_path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  const std::string final_path = has_suffix ? tmp_path.substr(0, tmp_path.size() - suffix.size()) : "";
   const pid_t parent = ::getpid();
   const auto before = Clock::now();
   const pid_t pid = ::fork();
@@ -52,7 +59,7 @@ std::string SnapshotTaker::start(const KvStateMachine& kv, const raft::SnapshotM
     ::signal(SIGINT, SIG_DFL);
     // Yield the CPU to the node's loop: on a small machine the child competes with it.
     (void)::setpriority(PRIO_PROCESS, 0, 10);
-    const int status = write_kv_snapshot_file(kv, metadata, tmp_path, sync, bytes_per_s);
+    const int status = write_kv_snapshot_file(kv, metadata, tmp_path, sync, bytes_per_s, final_path);
     ::_exit(status > 255 || status < 0 ? EIO : status);
   }
   started_ = Clock::now();

@@ -72,7 +72,9 @@ class SnapshotTaker {
 
 // The body of the child, exposed for tests: writes the snapshot file and returns 0 or an
 // errno value (the child's exit status). Runs in the calling process.
+// With `rename_to`, the finished file is renamed to it (and the folder synced when sync).
 int write_kv_snapshot_file(const KvStateMachine& kv, const raft::SnapshotMetadata& metadata,
-                           const std::string& path, bool sync, uint64_t bytes_per_s = 0);
+                           const std::string& path, bool sync, uint64_t bytes_per_s = 0,
+                           const std::string& rename_to = "");
 
 }  // namespace node

@@ -746,6 +746,7 @@ raft::Result<void> DiskStorage::record_snapshot(const raft::SnapshotMetadata& me
   const std::string tmp = snapshot_tmp_path(meta.index);
   auto discard = [&](raft::Error e) {
     (void)env_->remove_file(tmp);
+    drop_snapshot_file(meta.index);  // renamed by its writer already (unless it is in force)
     return e;
   };
   if (auto w = check_writable(); !w.ok()) return discard(w.error());
@@ -761,9 +762,13 @@ raft::Result<void> DiskStorage::record_snapshot(const raft::SnapshotMetadata& me
              meta.index, meta.term);
   const std::string path = join_path(layout_.snap_dir, snapshot_name(meta.index));
   // The file was written and synced by whoever called snapshot_tmp_path(); the rename and
-  // the folder sync make it complete on disk before a marker can refer to it.
-  auto r = env_->rename(tmp, path);
-  if (r.ok() && opts_.fsync) r = env_->sync_dir(layout_.snap_dir);
+  // the folder sync make it complete on disk before a marker can refer to it. (A writer may
+  // have done both already: then only the final name exists.)
+  raft::Result<void> r;
+  if (env_->exists(tmp) || !env_->exists(path)) {
+    r = env_->rename(tmp, path);
+    if (r.ok() && opts_.fsync) r = env_->sync_dir(layout_.snap_dir);
+  }
   if (!r.ok()) {
     if (is_out_of_space_error(r.error())) {
       (void)env_->remove_file(tmp);

@@ -145,6 +145,7 @@ class DiskStorage final : public raft::Storage {
   // The same in two steps, for a snapshot written elsewhere (a forked child, see
   // node/snapshot_taker.h) while this storage keeps serving: the writer puts a complete,
   // synced snapshot file for `index` (snapshot_file.h format) at snapshot_tmp_path(index);
+  // (or has already renamed it to snap/<index>.snap and synced the folder itself);
   // record_snapshot(meta) then renames it to snap/<index>.snap, syncs the folder, appends
   // the marker and compacts the log exactly as create_snapshot does (same errors; the
   // temporary file is removed when the call fails before the rename). SnapshotOutOfDate

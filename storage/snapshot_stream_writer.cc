@@ -17,6 +17,7 @@ SnapshotStreamWriter::~SnapshotStreamWriter() {
 }
 
 int SnapshotStreamWriter::open(const std::string& path, const raft::SnapshotMetadata& metadata) {
+  path_ = path;
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) return error_ = errno;
   pending_.reserve(kChunkBytes + (64u << 10));
@@ -43,7 +44,7 @@ int SnapshotStreamWriter::append(std::string_view data) {
   return 0;
 }
 
-int SnapshotStreamWriter::finish(bool sync) {
+int SnapshotStreamWriter::finish(bool sync, const std::string& rename_to) {
   if (error_ != 0) return error_;
   if (int e = emit(pending_, /*more=*/false); e != 0) return e;
   pending_.clear();
@@ -51,7 +52,16 @@ int SnapshotStreamWriter::finish(bool sync) {
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) return error_ = errno;
-  return 0;
+  if (rename_to.empty()) return 0;
+  if (::rename(path_.c_str(), rename_to.c_str()) != 0) return error_ = errno;
+  if (!sync) return 0;
+  const auto slash = rename_to.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : rename_to.substr(0, slash);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return error_ = errno;
+  const int r = ::fsync(dfd) != 0 ? errno : 0;
+  ::close(dfd);
+  return error_ = r;
 }
 
 int SnapshotStreamWriter::emit(std::string_view payload, bool more, RecordType type) {

@@ -33,8 +33,10 @@ class SnapshotStreamWriter {
   int open(const std::string& path, const raft::SnapshotMetadata& metadata);
   // Appends application data. 0 or an errno value (then the writer is failed for good).
   int append(std::string_view data);
-  // Writes the last record, then fdatasync (when sync) and close. 0 or an errno value.
-  int finish(bool sync);
+  // Writes the last record, then fdatasync (when sync) and close. When `rename_to` is not
+  // empty the file is then renamed to it and (when sync) its folder synced, so that the
+  // file is complete and durable under its final name. 0 or an errno value.
+  int finish(bool sync, const std::string& rename_to = "");
 
   uint64_t bytes_written() const { return written_; }
 
@@ -42,6 +44,7 @@ class SnapshotStreamWriter {
   int emit(std::string_view payload, bool more, RecordType type = RecordType::kSnapshotData);
   int write_all(std::string_view bytes);
 
+  std::string path_;
   int fd_ = -1;
   int error_ = 0;
   std::string pending_;  // data not yet framed (at most one chunk plus the last append)

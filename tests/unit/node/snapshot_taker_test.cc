@@ -145,11 +145,14 @@ TEST_CASE("a snapshot overtaken by a newer one is dropped with its file", "[snap
   auto s = storage_with_entries(dir.path, 50, 5);
   REQUIRE(s->create_snapshot(40, meta(40, 1).conf_state, kv.snapshot()).ok());
   const std::string tmp = s->snapshot_tmp_path(30);
-  REQUIRE(node::write_kv_snapshot_file(kv, meta(30, 1), tmp, false) == 0);
+  const std::string renamed = (dir.path / "snap" / storage::snapshot_name(30)).string();
+  REQUIRE(node::write_kv_snapshot_file(kv, meta(30, 1), tmp, false, 0, renamed) == 0);
+  CHECK_FALSE(fs::exists(tmp));
+  CHECK(fs::exists(renamed));
   auto r = s->record_snapshot(meta(30, 1));
   REQUIRE_FALSE(r.ok());
   CHECK(r.code() == raft::ErrorCode::SnapshotOutOfDate);
-  CHECK_FALSE(fs::exists(tmp));
+  CHECK_FALSE(fs::exists(renamed));
   CHECK(s->snapshot_metadata().index == 40);
 }
 
