@@ -124,7 +124,7 @@ TERM0=$(field_of "$LEADER" term)
 SAMPLER_PID=$!
 log "filling $MB MiB ($KEYS keys of 4 KiB) with $CLIENTS clients"
 T0=$(date +%s.%N)
-( ctl --timeout 30 bench --clients "$CLIENTS" --value-size 4096 --keys "$KEYS" --duration 100000 --warmup 0 \
+( "$BIN/raftctl" --config "$CONF" --timeout 30 bench --clients "$CLIENTS" --value-size 4096 --keys "$KEYS" --duration 100000 --warmup 0 \
     --connections 4 2>&1 >/dev/null | while IFS= read -r line; do echo "$(date +%s.%N) $line"; done >"$OUT/bench.log" ) &
 BENCH_PID=$!
 target=$(( MB * 1048576 ))

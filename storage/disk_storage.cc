@@ -390,6 +390,7 @@ std::string DiskStorage::apply_log_start(const LogStart& s) {
     base_ = f;
     while (!cache_.empty() && cache_.front().index < f) {
       cache_bytes_ -= cache_cost(cache_.front());
+      released_.push_back(std::move(cache_.front()));
       cache_.pop_front();
     }
   }
@@ -621,6 +622,7 @@ raft::Result<void> DiskStorage::persist(const raft::Snapshot* snapshot,
                                         const std::optional<raft::HardState>& hard_state,
                                         bool must_sync) {
   if (auto w = check_writable(); !w.ok()) return w;
+  free_released(kReleasedPerPersist);
   raft::Index first = first_;
   raft::Index new_last = last();
   if (snapshot) {

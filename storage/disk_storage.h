@@ -190,6 +190,14 @@ class DiskStorage final : public raft::Storage {
                             uint32_t length);
   std::string apply_log_start(const LogStart& s);
   void trim_cache();
+  // Entries compacted out of the cache are freed a few per persist() instead of all at once:
+  // right after a snapshot child (node/snapshot_taker.h) the parent's pages are still
+  // write-protected from the fork, and freeing 10 000 cached entries at once took up to a
+  // second of page faults on the loop (measured: 0.6 ms without a fork before, 324 ms after).
+  static constexpr size_t kReleasedPerPersist = 64;
+  void free_released(size_t n) {
+    for (; n > 0 && !released_.empty(); --n) released_.pop_front();
+  }
 
   raft::Result<void> check_writable() const;
   raft::Error fail(const raft::Error& e);
@@ -225,6 +233,7 @@ class DiskStorage final : public raft::Storage {
   raft::Index base_ = 1;
   std::deque<EntryLoc> locs_;  // locs_[i] is entry base_ + i
   std::deque<raft::Entry> cache_;  // the newest entries, ending at last()
+  std::deque<raft::Entry> released_;  // compacted out of cache_, not freed yet (free_released)
   size_t cache_bytes_ = 0;
 
   raft::HardState hs_;
