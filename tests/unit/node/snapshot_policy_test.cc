@@ -17,7 +17,7 @@ TEST_CASE("a snapshot is due at the entry bound or at the byte bound, whichever 
   CHECK(p.due(5000, 5000));
 }
 
-TEST_CASE("members get distinct stagger factors in [1, 1.5), so they do not snapshot together", "[snapshot_policy]") {
+TEST_CASE("members get distinct stagger factors from 1 to 1.5 so that they do not snapshot together", "[snapshot_policy]") {
   std::set<uint64_t> entry_bounds;
   for (uint64_t id = 1; id <= 7; ++id) {
     const double f = SnapshotPolicy::stagger(id);
