@@ -95,7 +95,26 @@ raft::NodeId Client::pick_target(size_t& round_robin) {
   return it->first;
 }
 
+std::string oversized_request(const transport::ClientRequest& req, const Options& options) {
+  auto too_large = [](const char* what, size_t n, uint64_t limit) {
+    return std::string(what) + " too large: " + std::to_string(n) + " bytes, limit " + std::to_string(limit);
+  };
+  if (req.key.size() > options.max_key_bytes) return too_large("key", req.key.size(), options.max_key_bytes);
+  if (req.value.size() > options.max_value_bytes) return too_large("value", req.value.size(), options.max_value_bytes);
+  if (req.expected.size() > options.max_value_bytes)
+    return too_large("expected value", req.expected.size(), options.max_value_bytes);
+  // Limits from a hand-made Options may still let a frame outgrow what a node accepts.
+  const uint64_t payload = req.key.size() + req.value.size() + req.expected.size() + req.cluster_id.size();
+  if (payload + config::kClientRequestOverheadBytes > config::kMaxClientRequestBytes) {
+    const size_t frame = transport::encode_request(req).size();
+    if (frame > config::kMaxClientRequestBytes)
+      return too_large("request", frame, config::kMaxClientRequestBytes) + " (the client frame limit)";
+  }
+  return "";
+}
+
 Result Client::execute(transport::ClientRequest req, bool is_write) {
+  if (auto why = oversized_request(req, options_); !why.empty()) return {Outcome::Rejected, {}, false, why, 0};
   const auto deadline = Clock::now() + options_.timeout;
   if (options_.only_node != raft::kNone && !endpoints_.count(options_.only_node))
     return {Outcome::Rejected, {}, false, "node " + std::to_string(options_.only_node) + " is not in the cluster file", 0};

@@ -1,6 +1,6 @@
 // Client: the blocking client library behind raftctl. It finds the leader, follows
 // NotLeader hints, retries with backoff until its deadline, and maps every outcome to one
-// of the answers of the DESIGN contract (and to raftctl's exit codes).
+// of the answers of the README's client contract (and to raftctl's exit codes).
 //
 // Retry safety: a Client has a random 64-bit client_id and numbers its writes (seq). A write
 // keeps its (client_id, seq) across every retry, so the state machine applies it at most
@@ -23,6 +23,7 @@
 #include <zmq.hpp>
 
 #include "client/connection.h"
+#include "config/cluster_config.h"
 #include "transport/client_protocol.h"
 
 namespace client {
@@ -36,7 +37,7 @@ enum class Outcome {
   Rejected,     // definitely not applied (error says why)
 };
 
-// The DESIGN exit codes: 0 ok, 1 not found / cas mismatch, 3 unknown or unavailable,
+// The exit codes (README): 0 ok, 1 not found / cas mismatch, 3 unknown or unavailable,
 // 4 rejected. (2, usage or config error, never comes from a request.)
 int exit_code(Outcome o);
 const char* to_string(Outcome o);
@@ -63,7 +64,15 @@ struct Options {
   std::chrono::milliseconds attempt_timeout{1000};
   // The cluster file's cluster_id: a node of another cluster refuses the requests (Rejected).
   std::string cluster_id;
+  // The cluster file's limits: a request over them is Rejected before it is sent ("value
+  // too large: N bytes, limit M"), as is one whose frame would exceed the node's client
+  // frame limit (the node would drop it unanswered: retrying could never succeed).
+  uint64_t max_key_bytes = config::kDefaultMaxKeyBytes;
+  uint64_t max_value_bytes = config::kDefaultMaxValueBytes;
 };
+
+// Why `req` cannot be sent under `options` ("" if it can).
+std::string oversized_request(const transport::ClientRequest& req, const Options& options);
 
 class Client {
  public:

@@ -1,4 +1,4 @@
-// raftctl: the command-line client of the cluster (DESIGN.md "raftctl").
+// raftctl: the command-line client of the cluster (README "Walk-through with raftctl").
 //
 //   raftctl [--config FILE] [--node ID] [--timeout SECONDS] [--json] [--key NAME] COMMAND ...
 //
@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iomanip>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -75,6 +76,13 @@ int report(const client::Result& r, bool json, bool is_get) {
   return client::exit_code(r.outcome);
 }
 
+// "12.3M": a byte count in MiB for the status table.
+std::string mib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fM", static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
+
 std::string id_list(std::vector<raft::NodeId> ids) {
   std::sort(ids.begin(), ids.end());
   std::string s;
@@ -113,6 +121,14 @@ int print_status(client::Client& c, const config::ClusterConfig& cfg, double tim
                        {"commit", r.status.commit},
                        {"applied", r.status.applied},
                        {"last_index", r.status.last_index},
+                       {"state_bytes", r.status.state_bytes},
+                       {"rss_bytes", r.status.rss_bytes},
+                       {"snapshot_index", r.status.snapshot_index},
+                       {"snapshot_running", r.status.snapshot_running != 0},
+                       {"slowest_loop_us", r.status.slowest_loop_us},
+                       {"slowest_snapshot_loop_us", r.status.slowest_snapshot_loop_us},
+                       {"slowest_fork_us", r.status.slowest_fork_us},
+                       {"slowest_snapshot_step_us", r.status.slowest_snapshot_step_us},
                        {"reachable", r.reachable},
                        {"problem", r.status.problem},
                        {"incarnation", r.reachable ? storage::incarnation_hex(r.status.incarnation) : std::string()}});
@@ -133,7 +149,7 @@ int print_status(client::Client& c, const config::ClusterConfig& cfg, double tim
   std::ostringstream out;
   out << std::left << std::setw(4) << "ID" << std::setw(24) << "ADDRESS" << std::setw(14) << "ROLE"
       << std::right << std::setw(6) << "TERM" << std::setw(8) << "LEADER" << std::setw(10) << "COMMIT"
-      << std::setw(10) << "APPLIED" << std::setw(12) << "LAST_INDEX" << "  REACHABLE\n";
+      << std::setw(10) << "APPLIED" << std::setw(12) << "LAST_INDEX" << std::setw(10) << "STATE" << std::setw(10) << "RSS" << "  REACHABLE\n";
   for (const auto& r : rows) {
     any = any || r.reachable;
     std::string address = r.member.client;
@@ -144,13 +160,15 @@ int print_status(client::Client& c, const config::ClusterConfig& cfg, double tim
       const auto& s = r.status;
       out << std::setw(14) << s.role << std::right << std::setw(6) << s.term << std::setw(8)
           << (s.leader ? std::to_string(s.leader) : std::string("-")) << std::setw(10) << s.commit << std::setw(10)
-          << s.applied << std::setw(12) << s.last_index << "  yes";
+          << s.applied << std::setw(12) << s.last_index << std::setw(10) << mib(s.state_bytes) << std::setw(10)
+          << mib(s.rss_bytes) << "  yes";
       // A node that cannot do its job (disk full, ...) says so on its row.
       if (!s.problem.empty()) out << "  ! " << s.problem;
       out << "\n";
     } else {
       out << std::setw(14) << "-" << std::right << std::setw(6) << "-" << std::setw(8) << "-" << std::setw(10) << "-"
-          << std::setw(10) << "-" << std::setw(12) << "-" << "  no (" << r.error << ")\n";
+          << std::setw(10) << "-" << std::setw(12) << "-" << std::setw(10) << "-" << std::setw(10) << "-" << "  no ("
+          << r.error << ")\n";
     }
   }
   if (view) {
@@ -189,7 +207,14 @@ int main(int argc, char** argv) {
   bool serializable = false, expect_absent = false;
   auto* put = app.add_subcommand("put", "set KEY to VALUE (exit 0 when applied on a majority)");
   put->add_option("KEY", key, "the key")->required();
-  put->add_option("VALUE", value, "the value")->required();
+  std::string value_file;
+  auto* value_opt = put->add_option("VALUE", value, "the value");
+  // A command-line argument is limited to 128 KiB by the kernel: larger values come from a file.
+  auto* value_file_opt = put->add_option("--value-file", value_file, "read the value from this file ('-': stdin)");
+  value_opt->excludes(value_file_opt);
+  put->callback([&] {
+    if (!*value_opt && !*value_file_opt) throw CLI::RequiredError("VALUE or --value-file");
+  });
   auto* get = app.add_subcommand(
       "get", "print the value of KEY (exit 1 if absent). Linearizable unless --serializable");
   get->add_option("KEY", key, "the key")->required();
@@ -258,7 +283,7 @@ int main(int argc, char** argv) {
     if (!cfg || !cfg->security.curve) return;  // a config error is reported by the command
     auto curve = client::load_client_curve(cfg->security.keys_dir, key_name);
     if (auto* e = std::get_if<transport::KeyError>(&curve)) {
-      // As for any failure to reach the cluster (DESIGN exit codes): 3.
+      // As for any failure to reach the cluster (the README's exit codes): 3.
       std::cerr << "raftctl: security.curve is on in " << cfg->path << " but the client key cannot be used: "
                 << e->message << "\n";
       std::exit(3);
@@ -296,6 +321,8 @@ int main(int argc, char** argv) {
   for (const auto& n : cfg.nodes) opts.members.push_back({n.id, n.client});
   opts.only_node = node_id;
   opts.cluster_id = cfg.cluster_id;
+  opts.max_key_bytes = cfg.max_key_bytes;
+  opts.max_value_bytes = cfg.max_value_bytes;
   opts.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   // One attempt waits about an election timeout before trying another member.
   opts.attempt_timeout = std::chrono::milliseconds(
@@ -303,7 +330,23 @@ int main(int argc, char** argv) {
   zmq::context_t ctx(1);
   client::Client c(ctx, opts);
 
-  if (*put) return report(c.put(key, value), json, false);
+  if (*put) {
+    if (!value_file.empty()) {
+      std::ostringstream buf;
+      if (value_file == "-") {
+        buf << std::cin.rdbuf();
+      } else {
+        std::ifstream in(value_file, std::ios::binary);
+        if (!in) {
+          std::cerr << "raftctl: cannot read " << value_file << "\n";
+          return kExitUsage;
+        }
+        buf << in.rdbuf();
+      }
+      value = std::move(buf).str();
+    }
+    return report(c.put(key, value), json, false);
+  }
   if (*get) return report(c.get(key, serializable), json, true);
   if (*del) return report(c.del(key), json, false);
   if (*cas) return report(c.cas(key, expected, expect_absent, value), json, false);

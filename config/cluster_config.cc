@@ -186,8 +186,8 @@ ClusterConfig parse_root(const YAML::Node& root, const fs::path& base) {
   if (!root.IsMap()) fail(root, "the file must be a YAML map with cluster_id, data_dir and nodes");
   Fields fields(root, "the cluster file",
                 {"cluster_id", "data_dir", "tick_ms", "election_ticks", "heartbeat_ticks", "fsync",
-                 "snapshot_entries", "fsync_stall_ms", "security", "nodes",
-                 "snapshot_send_mb_s"});
+                 "snapshot_entries", "snapshot_log_mb", "max_key_bytes", "max_value_bytes", "max_state_mb",
+                 "fsync_stall_ms", "security", "nodes", "snapshot_send_mb_s"});
   ClusterConfig cfg;
 
   const Field& cid = fields.require("cluster_id");
@@ -213,6 +213,21 @@ ClusterConfig parse_root(const YAML::Node& root, const fs::path& base) {
   if (const Field* f = fields.get("fsync")) cfg.fsync = parse_bool(*f);
   if (const Field* f = fields.get("snapshot_entries")) {
     cfg.snapshot_entries = parse_uint(*f, std::numeric_limits<uint64_t>::max());
+  }
+  constexpr uint64_t kMbMax = uint64_t{1} << 40;  // keeps MiB -> bytes from overflowing
+  if (const Field* f = fields.get("snapshot_log_mb")) cfg.snapshot_log_mb = parse_uint(*f, kMbMax);
+  if (const Field* f = fields.get("max_state_mb")) cfg.max_state_mb = parse_uint(*f, kMbMax);
+  if (const Field* f = fields.get("max_key_bytes")) cfg.max_key_bytes = parse_uint(*f, kMaxClientRequestBytes);
+  if (const Field* f = fields.get("max_value_bytes")) cfg.max_value_bytes = parse_uint(*f, kMaxClientRequestBytes);
+  if (cfg.max_key_bytes + 2 * cfg.max_value_bytes + kClientRequestOverheadBytes > kMaxClientRequestBytes) {
+    // A cas carries the key, the expected value and the new one in one client frame: a
+    // limit that lets a request outgrow the frame would turn "too large" into a timeout.
+    const Field* at = fields.get("max_value_bytes");
+    if (at == nullptr) at = fields.get("max_key_bytes");
+    fail(at->where(), "max_key_bytes (" + std::to_string(cfg.max_key_bytes) + ") + 2 * max_value_bytes (" +
+                          std::to_string(cfg.max_value_bytes) + ") must leave " +
+                          std::to_string(kClientRequestOverheadBytes) + " bytes of a client frame of " +
+                          std::to_string(kMaxClientRequestBytes) + " bytes");
   }
   // Default: half an election timeout, but never below 500 ms (a busy disk's ordinary fsync
   // must not bounce leadership around).

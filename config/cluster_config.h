@@ -6,8 +6,9 @@
 // raftctl can print it and exit with code 2. Invariants of a ClusterConfig returned by load():
 // node ids are non-zero and distinct; every address is "tcp://HOST:PORT" with 1 <= PORT <=
 // 65535 and no address is used twice (raft or client); nodes is non-empty; tick_ms,
-// election_ticks, heartbeat_ticks and snapshot_entries are positive and election_ticks >
-// heartbeat_ticks; path and data_dir are absolute and lexically normal.
+// election_ticks, heartbeat_ticks, snapshot_entries, snapshot_log_mb, max_key_bytes,
+// max_value_bytes and max_state_mb are positive and election_ticks > heartbeat_ticks;
+// max_key_bytes + 2 * max_value_bytes + kClientRequestOverheadBytes <= kMaxClientRequestBytes; path and data_dir are absolute and lexically normal.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +33,15 @@ struct SecurityConfig {
   std::string keys_dir;  // absolute; required when curve is true
 };
 
+// Largest client request frame a node accepts (the client socket's ZMQ_MAXMSGSIZE).
+inline constexpr uint64_t kMaxClientRequestBytes = 16u << 20;
+// Room in a client frame for everything but the key and values (ids, flags, cluster id).
+inline constexpr uint64_t kClientRequestOverheadBytes = 4096;
+inline constexpr uint64_t kDefaultSnapshotLogMb = 256;
+inline constexpr uint64_t kDefaultMaxKeyBytes = 64u << 10;
+inline constexpr uint64_t kDefaultMaxValueBytes = 4u << 20;
+inline constexpr uint64_t kDefaultMaxStateMb = 4096;
+
 struct ClusterConfig {
   std::string path;        // absolute path of the file it was loaded from
   std::string cluster_id;  // 1..64 characters of [A-Za-z0-9._-]
@@ -41,6 +51,18 @@ struct ClusterConfig {
   int heartbeat_ticks = 1;
   bool fsync = true;
   uint64_t snapshot_entries = 10000;
+  // A snapshot is also taken once this many MiB of log were written since the last one, so
+  // that a restart replays a bounded amount of log whatever the entry sizes (README
+  // "Large state": the default replays in about a second on this machine).
+  uint64_t snapshot_log_mb = kDefaultSnapshotLogMb;
+  // Requests with a longer key or value are refused by the client before sending and by the
+  // node (Rejected "key too large" / "value too large"). A Cas carries the expected value
+  // and the new one, so max_key_bytes + 2 * max_value_bytes must fit in a client frame.
+  uint64_t max_key_bytes = kDefaultMaxKeyBytes;
+  uint64_t max_value_bytes = kDefaultMaxValueBytes;
+  // The state quota (etcd's quota-backend-bytes): writes that would grow the key-value state
+  // past this many MiB are refused (Rejected), reads and deletes keep working.
+  uint64_t max_state_mb = kDefaultMaxStateMb;
   // A leader whose log write + fsync took longer than this hands leadership to the most
   // up-to-date voter (docs/disk_faults.md). Positive; when absent from the file,
   // max(500, election_ticks * tick_ms / 2).

@@ -33,7 +33,9 @@ class DiskLogStore final : public LogStore {
   bool empty() const override { return disk_->empty(); }
   raft::Result<void> persist(const raft::Snapshot* snapshot, const std::vector<raft::Entry>& entries,
                              const std::optional<raft::HardState>& hard_state, bool must_sync) override {
-    return disk_->persist(snapshot, entries, hard_state, must_sync);
+    auto r = disk_->persist(snapshot, entries, hard_state, must_sync);
+    if (r.ok()) count_persisted(entries);
+    return r;
   }
   raft::Result<void> create_snapshot(raft::Index index, const raft::ConfState& cs, std::string data) override {
     return disk_->create_snapshot(index, cs, std::move(data));
@@ -57,6 +59,10 @@ class DiskLogStore final : public LogStore {
   std::string snapshot_path(raft::Index index) const override { return disk_->snapshot_path(index); }
   void pin_snapshot(raft::Index index) override { disk_->pin_snapshot(index); }
   void unpin_snapshot(raft::Index index) override { disk_->unpin_snapshot(index); }
+  std::string snapshot_tmp_path(raft::Index index) const override { return disk_->snapshot_tmp_path(index); }
+  raft::Result<void> record_snapshot(const raft::SnapshotMetadata& metadata) override {
+    return disk_->record_snapshot(metadata);
+  }
   std::vector<std::string> recovery_warnings() const override { return disk_->recovery_warnings(); }
   bool is_no_space(const raft::Error& e) const override { return storage::is_no_space(e); }
 

@@ -25,10 +25,15 @@ KvResult KvStateMachine::apply(const KvCommand& cmd) {
 KvResult KvStateMachine::execute(const KvCommand& cmd) {
   switch (cmd.op) {
     case KvOp::Put:
-      data_[cmd.key] = cmd.value;
+      set(cmd.key, cmd.value);
       return {};
-    case KvOp::Del:
-      return data_.erase(cmd.key) ? KvResult{} : KvResult{KvResultCode::NotFound, {}, false};
+    case KvOp::Del: {
+      auto it = data_.find(cmd.key);
+      if (it == data_.end()) return KvResult{KvResultCode::NotFound, {}, false};
+      state_bytes_ -= it->first.size() + it->second.size();
+      data_.erase(it);
+      return {};
+    }
     case KvOp::Cas: {
       auto it = data_.find(cmd.key);
       const bool matches = cmd.expected_absent ? it == data_.end()
@@ -37,11 +42,22 @@ KvResult KvStateMachine::execute(const KvCommand& cmd) {
         if (it == data_.end()) return {KvResultCode::CasFailed, {}, false};
         return {KvResultCode::CasFailed, it->second, true};
       }
-      data_[cmd.key] = cmd.value;
+      set(cmd.key, cmd.value);
       return {};
     }
   }
   return {};
+}
+
+void KvStateMachine::set(const std::string& key, const std::string& value) {
+  state_bytes_ = static_cast<uint64_t>(static_cast<int64_t>(state_bytes_) + growth_if_set(key, value.size()));
+  data_[key] = value;
+}
+
+int64_t KvStateMachine::growth_if_set(const std::string& key, uint64_t value_bytes) const {
+  auto it = data_.find(key);
+  if (it == data_.end()) return static_cast<int64_t>(key.size() + value_bytes);
+  return static_cast<int64_t>(value_bytes) - static_cast<int64_t>(it->second.size());
 }
 
 void KvStateMachine::remember(uint64_t client_id, uint64_t seq, const KvResult& reply) {
@@ -63,13 +79,29 @@ std::optional<std::string> KvStateMachine::get(const std::string& key) const {
 }
 
 std::string KvStateMachine::snapshot() const {
+  std::string out;
+  snapshot_to([&](std::string_view piece) {
+    out.append(piece);
+    return 0;
+  });
+  return out;
+}
+
+int KvStateMachine::snapshot_to(const std::function<int(std::string_view)>& sink) const {
   ByteWriter w;
+  auto flush_if = [&](size_t at_least) {
+    if (w.bytes().size() < at_least) return 0;
+    const std::string piece = w.take();
+    w = ByteWriter();
+    return sink(piece);
+  };
   w.u32(kMagic);
   w.u64(write_counter_);
   w.u64(data_.size());
   for (const auto& [k, v] : data_) {
     w.str(k);
     w.str(v);
+    if (int e = flush_if(kSnapshotPieceBytes); e != 0) return e;
   }
   w.u64(sessions_.size());
   for (const auto& [id, s] : sessions_) {
@@ -79,6 +111,7 @@ std::string KvStateMachine::snapshot() const {
     w.u8(static_cast<uint8_t>(s.reply.code));
     w.str(s.reply.value);
     w.u8(s.reply.value_present ? 1 : 0);
+    if (int e = flush_if(kSnapshotPieceBytes); e != 0) return e;
   }
   w.u64(members_.size());
   for (const auto& [id, m] : members_) {
@@ -87,7 +120,7 @@ std::string KvStateMachine::snapshot() const {
     w.str(m.client);
     w.u64(m.incarnation);
   }
-  return w.take();
+  return flush_if(0);
 }
 
 bool KvStateMachine::restore(std::string_view bytes, std::string* error) {
@@ -118,6 +151,7 @@ bool KvStateMachine::decode(Reader& r, std::string* error) {
   for (uint64_t i = 0; i < n_data && r.ok(); ++i) {
     std::string k = r.str();
     std::string v = r.str();
+    s.state_bytes_ += k.size() + v.size();
     s.data_.emplace_hint(s.data_.end(), std::move(k), std::move(v));
   }
   const uint64_t n_sessions = r.count(30);

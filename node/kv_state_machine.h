@@ -60,6 +60,11 @@ class KvStateMachine {
   std::optional<std::string> get(const std::string& key) const;
   size_t size() const { return data_.size(); }
   size_t session_count() const { return sessions_.size(); }
+  // Bytes of keys and values held (what max_state_mb bounds).
+  uint64_t state_bytes() const { return state_bytes_; }
+  // How much state_bytes() would grow if `key` were set to a value of `value_bytes` bytes
+  // (negative: it would shrink).
+  int64_t growth_if_set(const std::string& key, uint64_t value_bytes) const;
 
   // The member address book (see member_addresses.h).
   void set_member(const MemberAddress& m) { members_[m.id] = m; }
@@ -67,6 +72,11 @@ class KvStateMachine {
   const std::map<uint64_t, MemberAddress>& members() const { return members_; }
 
   std::string snapshot() const;
+  // The same bytes as snapshot(), handed to `sink` in pieces of about kSnapshotPieceBytes
+  // (for a state too large to copy into one string: a forked child streams it to a file).
+  // Stops and returns the first non-zero value the sink returns; 0 when all was written.
+  static constexpr size_t kSnapshotPieceBytes = 64u << 10;
+  int snapshot_to(const std::function<int(std::string_view)>& sink) const;
   // Replaces this state with the decoded snapshot. On error (reason in *error) the state is
   // unchanged and false is returned.
   bool restore(std::string_view bytes, std::string* error = nullptr);
@@ -88,6 +98,7 @@ class KvStateMachine {
   KvResult execute(const KvCommand& cmd);
   template <typename Reader>
   bool decode(Reader& r, std::string* error);
+  void set(const std::string& key, const std::string& value);
   void remember(uint64_t client_id, uint64_t seq, const KvResult& reply);
 
   std::map<std::string, std::string> data_;
@@ -97,6 +108,8 @@ class KvStateMachine {
   std::map<uint64_t, uint64_t> session_age_;
   uint64_t write_counter_ = 0;
   std::map<uint64_t, MemberAddress> members_;
+  // Invariant: the sum of key and value sizes in data_ (derived, not in the snapshot).
+  uint64_t state_bytes_ = 0;
 };
 
 }  // namespace node

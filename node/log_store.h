@@ -63,10 +63,32 @@ class LogStore {
   // Keeps snapshot file `index` from being deleted by compaction while a transfer reads it.
   virtual void pin_snapshot(raft::Index) {}
   virtual void unpin_snapshot(raft::Index) {}
+  // A snapshot written elsewhere (by a forked child, node/snapshot_taker.h) while the store
+  // keeps serving: the writer puts a complete, synced snapshot file for metadata.index at
+  // snapshot_tmp_path(index), and record_snapshot() makes it the snapshot in force and
+  // compacts the log as create_snapshot() does. "" from snapshot_tmp_path: this store has no
+  // files (take snapshots with create_snapshot).
+  virtual std::string snapshot_tmp_path(raft::Index) const { return ""; }
+  virtual raft::Result<void> record_snapshot(const raft::SnapshotMetadata& metadata) {
+    return raft::make_error(raft::ErrorCode::Io,
+                            "snapshot at " + std::to_string(metadata.index) + ": this store has no snapshot files");
+  }
+  // Bytes of entries persisted since the store was opened (the byte bound of the snapshot
+  // policy, node/snapshot_policy.h).
+  uint64_t entry_bytes_persisted() const { return entry_bytes_persisted_; }
   // Non-fatal problems found while opening (e.g. a torn tail that was truncated).
   virtual std::vector<std::string> recovery_warnings() const { return {}; }
   // True if `e` (from persist or create_snapshot) means the disk is full: retryable.
   virtual bool is_no_space(const raft::Error& e) const { return false; }
+
+ protected:
+  void count_persisted(const std::vector<raft::Entry>& entries) {
+    for (const auto& e : entries) entry_bytes_persisted_ += e.data.size() + e.context.size() + kEntryOverheadBytes;
+  }
+
+ private:
+  static constexpr uint64_t kEntryOverheadBytes = 24;  // index, term, type as encoded
+  uint64_t entry_bytes_persisted_ = 0;
 };
 
 struct LogStoreOptions {

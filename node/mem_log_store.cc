@@ -19,6 +19,7 @@ class MemLogStore final : public LogStore {
       if (!r.ok()) return r;
     }
     if (!entries.empty()) mem_.append(entries);
+    count_persisted(entries);
     if (hard_state) mem_.set_hard_state(*hard_state);
     return {};
   }

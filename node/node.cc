@@ -64,6 +64,16 @@ Clock::duration read_timeout(const config::ClusterConfig& c) {
 constexpr const char* kRemovedMarker = "removed";
 constexpr const char* kRemovedAdvice = "removed from the cluster; start with an empty data dir to re-add it";
 
+// The process's resident memory (second field of /proc/self/statm, in pages); 0 if unknown.
+uint64_t resident_bytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  unsigned long long size = 0, resident = 0;
+  const int n = std::fscanf(f, "%llu %llu", &size, &resident);
+  std::fclose(f);
+  return n == 2 ? resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)) : 0;
+}
+
 bool contains(const std::vector<raft::NodeId>& ids, raft::NodeId id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
@@ -101,6 +111,7 @@ std::string Node::init() {
   so.fsync = cluster.fsync;
   so.env = opts_.test_env.get();
   so.keep_entries_after_snapshot = std::min<uint64_t>(5000, cluster.snapshot_entries);
+  snapshot_policy_ = SnapshotPolicy::for_member(opts_.id, cluster.snapshot_entries, cluster.snapshot_log_mb);
   if (!cluster.fsync) spdlog::warn("fsync is off: acknowledged writes may be lost on a machine crash");
   if (opts_.in_memory) {
     store_ = make_mem_log_store(so);
@@ -135,7 +146,7 @@ std::string Node::init() {
   if (store_->empty()) {
     if (opts_.bootstrap) {
       // A brand-new cluster: every member of the file starts from the same snapshot at
-      // index 1, term 1, whose membership is the file's nodes (DESIGN "raft-node").
+      // index 1, term 1, whose membership is the file's nodes (README "Killing and restarting nodes").
       raft::Snapshot snap;
       snap.metadata.index = 1;
       snap.metadata.term = 1;
@@ -288,8 +299,16 @@ int Node::run(int stop_fd) {
     } catch (const zmq::error_t& e) {
       if (e.num() != EINTR) throw;
     }
+    const auto busy_from = Clock::now();
     if (items[2].revents & ZMQ_POLLIN) {
       spdlog::info("stop requested: shutting down (applied {}, commit {})", applied_, ready_->hard_state().commit);
+      if (snapshot_taker_.running()) {
+        // Its file is not recorded anywhere yet: killing the child loses nothing (the next
+        // run takes a snapshot again), waiting could take seconds at a large state.
+        spdlog::info("stopping the snapshot at index {} being written by process {}",
+                     snapshot_taker_.metadata().index, snapshot_taker_.pid());
+        snapshot_taker_.abort();
+      }
       // A clean stop leaves the latest commit index on disk, so that a restart re-applies
       // everything at once. Best effort: a failure here loses nothing.
       if (ready_->commit_unwritten()) (void)store_->persist(nullptr, {}, ready_->hard_state(), true);
@@ -306,6 +325,7 @@ int Node::run(int stop_fd) {
     send_snapshot_chunks();
     answer_ready_reads();
     maybe_snapshot();
+    note_iteration(Clock::now() - busy_from);
     maybe_finish_removal();
     if (removed_) {
       // One more Ready: a removed leader hands over (MsgTimeoutNow) as it steps down.
@@ -590,6 +610,7 @@ void Node::handle_request(IncomingRequest& in) {
       return;
     }
     case RequestKind::Get: {
+      if (refuse_oversized(req, waiter)) return;
       if (req.serializable) {
         auto v = kv_.get(req.key);
         ClientReply r;
@@ -605,11 +626,13 @@ void Node::handle_request(IncomingRequest& in) {
     case RequestKind::Put:
     case RequestKind::Del:
     case RequestKind::Cas: {
+      if (refuse_oversized(req, waiter)) return;
       if (!is_leader()) return reply_not_leader(in);
       if (req.client_id == 0) {
         reply(waiter, error_reply(ReplyCode::Rejected, "a write needs a non-zero client_id"));
         return;
       }
+      if (refuse_over_quota(req, waiter)) return;
       KvCommand cmd;
       cmd.op = req.kind == RequestKind::Put ? KvOp::Put : req.kind == RequestKind::Del ? KvOp::Del : KvOp::Cas;
       cmd.client_id = req.client_id;
@@ -1186,19 +1209,132 @@ void Node::fail_pending(const std::string& why) {
 }
 
 void Node::maybe_snapshot() {
-  if (applied_ < last_snapshot_index_ + opts_.cluster.snapshot_entries) return;
-  auto r = store_->create_snapshot(applied_, conf_state_, kv_.snapshot());
-  if (!r.ok() && store_->is_no_space(r.error())) {
-    // Not fatal: nothing was kept, the log just grows until the next attempt.
-    spdlog::warn("snapshot at {} skipped, retried after {} more entries: {}", applied_,
-                 opts_.cluster.snapshot_entries, r.error().message);
-  } else if (!r.ok()) {
-    spdlog::error("snapshot at {} failed: {}", applied_, r.error().to_string());
-    // Try again after another snapshot_entries entries rather than on every iteration.
-  } else {
-    spdlog::info("snapshot at index {} ({} keys)", applied_, kv_.size());
+  // The loop's own cost of snapshotting (fork, recording the file, compaction) is timed
+  // here; what the child costs the machine shows in the latencies (README "Large state").
+  const auto started = Clock::now();
+  struct NoteOnExit {
+    Node* n;
+    Clock::time_point started;
+    ~NoteOnExit() { n->slowest_snapshot_step_ = std::max(n->slowest_snapshot_step_, Clock::now() - started); }
+  } note{this, started};
+  take_snapshot_if_due();
+}
+
+void Node::take_snapshot_if_due() {
+  reap_snapshot();
+  if (snapshot_taker_.running() || applied_ <= last_snapshot_index_) return;
+  const uint64_t log_bytes = store_->entry_bytes_persisted() - log_bytes_at_snapshot_;
+  if (!snapshot_policy_.due(applied_ - last_snapshot_index_, log_bytes)) return;
+  const auto now = Clock::now();
+  if (now < next_snapshot_attempt_) return;
+  const auto retry_after = std::chrono::seconds(10);
+  const std::string tmp = store_->snapshot_tmp_path(applied_);
+  if (tmp.empty()) {
+    // A store without files (in-memory tests): a copy of the state, taken on the loop.
+    auto r = store_->create_snapshot(applied_, conf_state_, kv_.snapshot());
+    if (!r.ok()) {
+      spdlog::warn("snapshot at {} failed, retried in {} s: {}", applied_, retry_after.count(), r.error().to_string());
+      next_snapshot_attempt_ = now + retry_after;
+      return;
+    }
+    last_snapshot_index_ = applied_;
+    log_bytes_at_snapshot_ = store_->entry_bytes_persisted();
+    ++snapshots_taken_;
+    return;
   }
-  last_snapshot_index_ = applied_;
+  raft::SnapshotMetadata meta;
+  meta.index = applied_;
+  auto term = store_->storage().term(applied_);
+  if (!term.ok()) {
+    spdlog::error("snapshot at {}: no term for the applied index: {}", applied_, term.error().to_string());
+    next_snapshot_attempt_ = now + retry_after;
+    return;
+  }
+  meta.term = *term;
+  meta.conf_state = conf_state_;
+  if (auto err = snapshot_taker_.start(kv_, meta, tmp, opts_.cluster.fsync, opts_.test_snapshot_bytes_per_s); !err.empty()) {
+    spdlog::warn("snapshot at {} not started, retried in {} s: {}", applied_, retry_after.count(), err);
+    next_snapshot_attempt_ = now + retry_after;
+    return;
+  }
+  log_bytes_at_fork_ = store_->entry_bytes_persisted();
+  slowest_fork_ = std::max(slowest_fork_, snapshot_taker_.last_fork_time());
+  spdlog::info("snapshot at index {} ({} keys, {} MiB, {} MiB of log since the last): written by process {}, "
+               "fork took {} us",
+               applied_, kv_.size(), kv_.state_bytes() >> 20, log_bytes >> 20, snapshot_taker_.pid(),
+               std::chrono::duration_cast<std::chrono::microseconds>(snapshot_taker_.last_fork_time()).count());
+}
+
+void Node::reap_snapshot() {
+  auto done = snapshot_taker_.poll();
+  if (!done) return;
+  const auto ms = [](Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  const raft::Index index = done->metadata.index;
+  const auto retry_after = std::chrono::seconds(10);
+  if (done->status != 0) {
+    const std::string why = done->status < 0 ? "killed by signal " + std::to_string(-done->status)
+                                             : std::string(std::strerror(done->status));
+    spdlog::warn("snapshot at {} failed after {} ms ({}); its file was removed, retried in {} s", index,
+                 ms(done->took), why, retry_after.count());
+    next_snapshot_attempt_ = Clock::now() + retry_after;
+    return;
+  }
+  const auto record_started = Clock::now();
+  auto r = store_->record_snapshot(done->metadata);
+  const auto record_took = Clock::now() - record_started;
+  if (!r.ok()) {
+    if (r.code() == raft::ErrorCode::SnapshotOutOfDate) {
+      // A snapshot from the leader overtook it: nothing to do.
+      spdlog::info("snapshot at {} dropped: {}", index, r.error().to_string());
+    } else if (store_->is_no_space(r.error())) {
+      spdlog::warn("snapshot at {} not recorded, retried in {} s: {}", index, retry_after.count(), r.error().message);
+      next_snapshot_attempt_ = Clock::now() + retry_after;
+    } else {
+      // The storage is failed for good: the next persist stops the node.
+      spdlog::error("snapshot at {} not recorded: {}", index, r.error().to_string());
+      next_snapshot_attempt_ = Clock::now() + retry_after;
+    }
+    return;
+  }
+  last_snapshot_index_ = std::max(last_snapshot_index_, index);
+  log_bytes_at_snapshot_ = log_bytes_at_fork_;
+  ++snapshots_taken_;
+  spdlog::info("snapshot at index {} recorded in {} ms (marker, compaction): written in {} ms; slowest loop "
+               "iteration while snapshotting {} ms, slowest snapshot step on the loop {} ms",
+               index, ms(record_took), ms(done->took), ms(slowest_snapshot_iteration_), ms(slowest_snapshot_step_));
+}
+
+void Node::note_iteration(Clock::duration busy) {
+  slowest_iteration_ = std::max(slowest_iteration_, busy);
+  if (snapshot_taker_.running()) slowest_snapshot_iteration_ = std::max(slowest_snapshot_iteration_, busy);
+}
+
+bool Node::refuse_oversized(const transport::ClientRequest& req, const Waiter& waiter) {
+  const auto& c = opts_.cluster;
+  auto refuse = [&](const char* what, size_t n, uint64_t limit) {
+    reply(waiter, error_reply(ReplyCode::Rejected, std::string(what) + " too large: " + std::to_string(n) +
+                                                       " bytes, limit " + std::to_string(limit)));
+    return true;
+  };
+  if (req.key.size() > c.max_key_bytes) return refuse("key", req.key.size(), c.max_key_bytes);
+  if (req.value.size() > c.max_value_bytes) return refuse("value", req.value.size(), c.max_value_bytes);
+  if (req.expected.size() > c.max_value_bytes) return refuse("expected value", req.expected.size(), c.max_value_bytes);
+  return false;
+}
+
+bool Node::refuse_over_quota(const transport::ClientRequest& req, const Waiter& waiter) {
+  if (req.kind != RequestKind::Put && req.kind != RequestKind::Cas) return false;
+  const uint64_t quota = opts_.cluster.max_state_mb << 20;
+  const int64_t growth = kv_.growth_if_set(req.key, req.value.size());
+  // Checked against the applied state, so writes already in the log may take the state a
+  // little past the quota (as etcd's): it bounds memory, it is not an exact ledger.
+  if (growth <= 0 || kv_.state_bytes() + static_cast<uint64_t>(growth) <= quota) return false;
+  reply(waiter, error_reply(ReplyCode::Rejected,
+                            "state quota exceeded: the state holds " + std::to_string(kv_.state_bytes()) +
+                                " bytes, this write adds " + std::to_string(growth) + ", max_state_mb is " +
+                                std::to_string(opts_.cluster.max_state_mb) +
+                                " (delete keys or raise max_state_mb)"));
+  return true;
 }
 
 transport::NodeStatus Node::node_status() const {
@@ -1221,6 +1357,17 @@ transport::NodeStatus Node::node_status() const {
   for (const auto& [id, a] : addresses_) s.members.emplace_back(id, a.first + " " + a.second);
   s.incarnation = identity_.incarnation;
   s.problem = standing_;  // "" when it holds its place; the disk below overrides it
+  s.state_bytes = kv_.state_bytes();
+  s.rss_bytes = resident_bytes();
+  s.snapshot_index = last_snapshot_index_;
+  s.snapshot_running = snapshot_taker_.running() ? 1 : 0;
+  const auto us = [](Clock::duration d) {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+  };
+  s.slowest_loop_us = us(slowest_iteration_);
+  s.slowest_snapshot_loop_us = us(slowest_snapshot_iteration_);
+  s.slowest_fork_us = us(slowest_fork_);
+  s.slowest_snapshot_step_us = us(slowest_snapshot_step_);
   if (disk_full_since_) {
     s.problem = "disk full in " + (opts_.in_memory ? std::string("memory") : opts_.cluster.node_dir(opts_.id)) +
                 ": writes paused for " +

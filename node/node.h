@@ -17,7 +17,11 @@
 //      LightReady (note its commit, send, apply); advance_apply. Then the node-specific
 //      parts: transport reports, transfer waiters, fail_pending on a lost leadership or
 //      term, the slow-disk hand-over;
-//   5. every snapshot_entries applied entries, snapshot the KV state (log compaction).
+//   5. when the snapshot policy says so (snapshot_entries applied entries or snapshot_log_mb
+//      of log, staggered per member: snapshot_policy.h), fork a child that writes the KV
+//      state to a snapshot file while the loop goes on; once it has ended (checked every
+//      iteration without blocking), record the file and compact the log (snapshot_taker.h,
+//      docs/snapshots-taking.md).
 // Snapshot files travel between nodes in chunks beside this (docs/snapshots.md): chunks and
 // acks received are handled after the peer messages; chunks are sent after the Ready.
 //
@@ -62,6 +66,8 @@
 #include "node/kv_state_machine.h"
 #include "node/log_store.h"
 #include "node/snapshot_transfer.h"
+#include "node/snapshot_policy.h"
+#include "node/snapshot_taker.h"
 #include "raft/raw_node.h"
 #include "raft/ready_driver.h"
 #include "transport/peer_transport.h"
@@ -87,6 +93,9 @@ struct NodeOptions {
   // Test-only fault hook (chaos tests): each outgoing peer message is held for a random 0..N
   // ms (delay and reordering). 0 in production.
   int test_delay_ms = 0;
+  // Test-only (snapshot tests): the snapshot child writes at most this many bytes per
+  // second, so that a small state takes seconds to write. 0 in production (no limit).
+  uint64_t test_snapshot_bytes_per_s = 0;
 };
 
 class Node {
@@ -167,7 +176,16 @@ class Node {
   std::string restore_kv(const raft::Snapshot& snap);
   void answer_ready_reads();
   void fail_pending(const std::string& why);
-  void maybe_snapshot();
+  void maybe_snapshot();  // times take_snapshot_if_due (slowest_snapshot_step_)
+  void take_snapshot_if_due();
+  // A snapshot child that has ended: its file recorded (or its failure logged).
+  void reap_snapshot();
+  // Refuses (Rejected, true) a request whose key or value exceeds the cluster file's limits.
+  bool refuse_oversized(const transport::ClientRequest& req, const Waiter& waiter);
+  // Refuses (Rejected, true) a write that would grow the state past max_state_mb.
+  bool refuse_over_quota(const transport::ClientRequest& req, const Waiter& waiter);
+  // Time spent in one loop iteration outside poll(): the slowest is kept for status.
+  void note_iteration(std::chrono::steady_clock::duration busy);
   void update_peers();
   void check_transfer(bool deadline_passed);
   bool is_member(const raft::ConfState& cs) const;
@@ -201,6 +219,17 @@ class Node {
   raft::ConfState conf_state_;     // membership after the last applied conf change
   raft::Index applied_ = 0;
   raft::Index last_snapshot_index_ = 0;
+  // Snapshots (docs/snapshots-taking.md).
+  SnapshotPolicy snapshot_policy_;
+  SnapshotTaker snapshot_taker_;
+  uint64_t log_bytes_at_snapshot_ = 0;  // store_->entry_bytes_persisted() when the last one was started
+  uint64_t log_bytes_at_fork_ = 0;      // ... when the running child was started
+  std::chrono::steady_clock::time_point next_snapshot_attempt_{};  // after a failure
+  std::chrono::steady_clock::duration slowest_iteration_{};        // since the start
+  std::chrono::steady_clock::duration slowest_snapshot_iteration_{};  // while a child ran (or forking)
+  std::chrono::steady_clock::duration slowest_fork_{};
+  std::chrono::steady_clock::duration slowest_snapshot_step_{};  // in maybe_snapshot: fork, record
+  uint64_t snapshots_taken_ = 0;
   raft::SoftState soft_state_;
   std::chrono::steady_clock::time_point next_tick_;
   std::vector<raft::NodeId> unreachable_;  // reported after the Ready is advanced

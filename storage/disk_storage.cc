@@ -395,6 +395,7 @@ std::string DiskStorage::apply_log_start(const LogStart& s) {
     base_ = f;
     while (!cache_.empty() && cache_.front().index < f) {
       cache_bytes_ -= cache_cost(cache_.front());
+      released_.push_back(std::move(cache_.front()));
       cache_.pop_front();
     }
   }
@@ -663,6 +664,7 @@ raft::Result<void> DiskStorage::persist(const raft::Snapshot* snapshot,
                                         const std::optional<raft::HardState>& hard_state,
                                         bool must_sync) {
   if (auto w = check_writable(); !w.ok()) return w;
+  free_released(kReleasedPerPersist);
   raft::Index first = first_;
   raft::Index new_last = last();
   if (snapshot) {
@@ -794,6 +796,52 @@ raft::Result<void> DiskStorage::create_snapshot(raft::Index index, const raft::C
   if (auto r = write_snapshot_file(*env_, layout_.snap_dir, snap, opts_.fsync); !r.ok()) {
     return is_out_of_space_error(r.error()) ? no_space(r.error()) : fail(r.error());
   }
+  return install_snapshot(snap.metadata);
+}
+
+std::string DiskStorage::snapshot_tmp_path(raft::Index index) const {
+  return join_path(layout_.snap_dir, snapshot_name(index)) + kTmpSuffix;
+}
+
+raft::Result<void> DiskStorage::record_snapshot(const raft::SnapshotMetadata& meta) {
+  const std::string tmp = snapshot_tmp_path(meta.index);
+  auto discard = [&](raft::Error e) {
+    (void)env_->remove_file(tmp);
+    drop_snapshot_file(meta.index);  // renamed by its writer already (unless it is in force)
+    return e;
+  };
+  if (auto w = check_writable(); !w.ok()) return discard(w.error());
+  if (meta.index <= snap_.index) {
+    // A snapshot received from the leader overtook this one while it was being written.
+    return discard(raft::make_error(
+        raft::ErrorCode::SnapshotOutOfDate,
+        raft::format("snapshot at %lu is not newer than %lu", meta.index, snap_.index)));
+  }
+  RAFT_CHECK(meta.index <= last(), "snapshot at %lu is past the last index %lu", meta.index, last());
+  const auto t = term(meta.index);
+  RAFT_CHECK(t.ok() && *t == meta.term, "snapshot at %lu has term %lu, the log says otherwise",
+             meta.index, meta.term);
+  const std::string path = join_path(layout_.snap_dir, snapshot_name(meta.index));
+  // The file was written and synced by whoever called snapshot_tmp_path(); the rename and
+  // the folder sync make it complete on disk before a marker can refer to it. (A writer may
+  // have done both already: then only the final name exists.)
+  raft::Result<void> r;
+  if (env_->exists(tmp) || !env_->exists(path)) {
+    r = env_->rename(tmp, path);
+    if (r.ok() && opts_.fsync) r = env_->sync_dir(layout_.snap_dir);
+  }
+  if (!r.ok()) {
+    if (is_out_of_space_error(r.error())) {
+      (void)env_->remove_file(tmp);
+      return no_space(r.error());
+    }
+    return fail(r.error());
+  }
+  return install_snapshot(meta);
+}
+
+raft::Result<void> DiskStorage::install_snapshot(const raft::SnapshotMetadata& meta) {
+  const raft::Index index = meta.index;
   // Keep keep_entries_after_snapshot entries up to the snapshot for slow followers.
   const uint64_t keep = opts_.keep_entries_after_snapshot;
   const raft::Index compact_to = std::max(first_, index + 1 > keep ? index + 1 - keep : 1);
@@ -806,7 +854,7 @@ raft::Result<void> DiskStorage::create_snapshot(raft::Index index, const raft::C
       return no_space(r.error());
     }
   }
-  writer_->add(RecordType::kSnapshotMarker, encode_snapshot_metadata(snap.metadata));
+  writer_->add(RecordType::kSnapshotMarker, encode_snapshot_metadata(meta));
   if (compact_to > first_) writer_->add(RecordType::kLogStart, encode_log_start(start));
   writer_->end_batch();
   if (auto r = writer_->write(); !r.ok()) {
@@ -819,7 +867,7 @@ raft::Result<void> DiskStorage::create_snapshot(raft::Index index, const raft::C
     if (auto r = writer_->sync(); !r.ok()) return fail(r.error());
     unsynced_ = false;
   }
-  snap_ = snap.metadata;
+  snap_ = meta;
   if (compact_to > first_) {
     std::string why = apply_log_start(start);
     RAFT_CHECK(why.empty(), "%s", why.c_str());

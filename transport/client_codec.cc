@@ -47,6 +47,8 @@ void save(Archive& ar, const transport::NodeStatus& s) {
   transport::wire::save_bytes(ar, s.cluster_id);
   transport::wire::save_bytes(ar, s.problem);
   ar(s.incarnation);
+  ar(s.state_bytes, s.rss_bytes, s.snapshot_index, s.snapshot_running, s.slowest_loop_us,
+     s.slowest_snapshot_loop_us, s.slowest_fork_us, s.slowest_snapshot_step_us);
 }
 template <class Archive>
 void load(Archive& ar, transport::NodeStatus& s) {
@@ -67,6 +69,8 @@ void load(Archive& ar, transport::NodeStatus& s) {
   transport::wire::load_bytes(ar, s.cluster_id, "cluster_id");
   transport::wire::load_bytes(ar, s.problem, "problem");
   ar(s.incarnation);
+  ar(s.state_bytes, s.rss_bytes, s.snapshot_index, s.snapshot_running, s.slowest_loop_us,
+     s.slowest_snapshot_loop_us, s.slowest_fork_us, s.slowest_snapshot_step_us);
 }
 
 template <class Archive>

@@ -63,6 +63,14 @@ struct NodeStatus {
   // The incarnation of this node's data folder (storage/identity.h): push-config records it
   // in the change that adds the node (docs/membership.md "Amnesia").
   uint64_t incarnation = 0;
+  // Size and snapshots (docs/snapshots-taking.md): bytes of keys and values held, the
+  // process's resident memory, the index of the snapshot in force, whether a snapshot is
+  // being written right now, and the slowest loop iteration (time outside poll) since the
+  // start, the slowest while a snapshot was being taken, and the slowest fork(), in us.
+  uint64_t state_bytes = 0, rss_bytes = 0, snapshot_index = 0;
+  uint8_t snapshot_running = 0;
+  uint64_t slowest_loop_us = 0, slowest_snapshot_loop_us = 0, slowest_fork_us = 0;
+  uint64_t slowest_snapshot_step_us = 0;  // the loop's own share: fork, recording, compaction
 
   bool operator==(const NodeStatus&) const = default;
 };

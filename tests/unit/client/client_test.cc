@@ -242,3 +242,49 @@ TEST_CASE("shell lines become requests and answers follow the shell protocol", "
   CHECK(client::run_shell(c, in, out) == 0);
   CHECK(out.str() == "OK\nVALUE a value\n");
 }
+
+TEST_CASE("a key or value over the limits is refused before sending, without retrying", "[client]") {
+  // No member listens: a request that were sent would wait for the whole timeout.
+  zmq::context_t ctx(1);
+  client::Options o;
+  o.members = {{1, "tcp://127.0.0.1:1"}};
+  o.timeout = 10s;
+  o.max_key_bytes = 8;
+  o.max_value_bytes = 100;
+  client::Client c(ctx, o);
+  const auto started = std::chrono::steady_clock::now();
+  auto r = c.put("k", std::string(101, 'v'));
+  CHECK(r.outcome == client::Outcome::Rejected);
+  CHECK(r.error == "value too large: 101 bytes, limit 100");
+  CHECK(client::exit_code(r.outcome) == 4);
+  r = c.put("123456789", "v");
+  CHECK(r.outcome == client::Outcome::Rejected);
+  CHECK(r.error == "key too large: 9 bytes, limit 8");
+  CHECK(c.get("123456789", false).error == "key too large: 9 bytes, limit 8");
+  CHECK(c.del("123456789").outcome == client::Outcome::Rejected);
+  r = c.cas("k", std::string(200, 'e'), false, "v");
+  CHECK(r.outcome == client::Outcome::Rejected);
+  CHECK(r.error == "expected value too large: 200 bytes, limit 100");
+  CHECK(std::chrono::steady_clock::now() - started < 5s);
+}
+
+TEST_CASE("a request over the node's client frame limit is refused, whatever the limits say", "[client]") {
+  zmq::context_t ctx(1);
+  client::Options o;
+  o.members = {{1, "tcp://127.0.0.1:1"}};
+  o.timeout = 10s;
+  o.max_value_bytes = 64u << 20;  // a hand-made Options that lets a value outgrow the frame
+  client::Client c(ctx, o);
+  const auto started = std::chrono::steady_clock::now();
+  auto r = c.put("k", std::string(config::kMaxClientRequestBytes + 1, 'v'));
+  CHECK(r.outcome == client::Outcome::Rejected);
+  CHECK(r.error.rfind("request too large: ", 0) == 0);
+  CHECK(r.error.find("the client frame limit") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - started < 5s);
+  // Just under the limit it would be sent (and here time out: nobody listens).
+  transport::ClientRequest fits;
+  fits.kind = transport::RequestKind::Put;
+  fits.key = "k";
+  fits.value = std::string(config::kMaxClientRequestBytes - config::kClientRequestOverheadBytes, 'v');
+  CHECK(client::oversized_request(fits, o).empty());
+}

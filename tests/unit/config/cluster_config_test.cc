@@ -63,6 +63,13 @@ TEST_CASE("a minimal file gets the documented defaults", "[config]") {
   CHECK(c.fsync);
   CHECK(c.snapshot_entries == 10000);
   CHECK(c.snapshot_send_mb_s == 0);
+  CHECK(c.snapshot_log_mb == config::kDefaultSnapshotLogMb);
+  CHECK(c.max_key_bytes == config::kDefaultMaxKeyBytes);
+  CHECK(c.max_value_bytes == config::kDefaultMaxValueBytes);
+  CHECK(c.max_state_mb == config::kDefaultMaxStateMb);
+  // The defaults leave room for a cas (key + expected + value) in one client frame.
+  CHECK(c.max_key_bytes + 2 * c.max_value_bytes + config::kClientRequestOverheadBytes <=
+        config::kMaxClientRequestBytes);
   CHECK_FALSE(c.security.curve);
   REQUIRE(c.nodes.size() == 2);
   CHECK(c.nodes[1].id == 2);
@@ -84,6 +91,10 @@ TEST_CASE("every optional key is read when present", "[config]") {
                                "fsync: false\n"
                                "snapshot_entries: 123\n"
                                "snapshot_send_mb_s: 40\n"
+                               "snapshot_log_mb: 32\n"
+                               "max_key_bytes: 100\n"
+                               "max_value_bytes: 2000\n"
+                               "max_state_mb: 7\n"
                                "security:\n"
                                "  curve: true\n"
                                "  keys_dir: keys\n") +
@@ -97,6 +108,10 @@ TEST_CASE("every optional key is read when present", "[config]") {
   CHECK_FALSE(c.fsync);
   CHECK(c.snapshot_entries == 123);
   CHECK(c.snapshot_send_mb_s == 40);
+  CHECK(c.snapshot_log_mb == 32);
+  CHECK(c.max_key_bytes == 100);
+  CHECK(c.max_value_bytes == 2000);
+  CHECK(c.max_state_mb == 7);
   CHECK(c.security.curve);
   CHECK(c.security.keys_dir == "/etc/raft/keys");
 }
@@ -211,6 +226,14 @@ TEST_CASE("bad cluster files are refused naming the line and the problem", "[con
       Row{head + "snapshot_send_mb_s: 0\n" + kNodes, 3, "'snapshot_send_mb_s' must be positive"},
       Row{head + "snapshot_send_mb_s: 100001\n" + kNodes, 3, "'snapshot_send_mb_s' is too large"},
       Row{head + "snapshot_send_mb_s: fast\n" + kNodes, 3, "'snapshot_send_mb_s' must be an integer"},
+      Row{head + "snapshot_log_mb: 0\n" + kNodes, 3, "'snapshot_log_mb' must be positive"},
+      Row{head + "snapshot_log_mb: lots\n" + kNodes, 3, "'snapshot_log_mb' must be an integer"},
+      Row{head + "max_state_mb: 0\n" + kNodes, 3, "'max_state_mb' must be positive"},
+      Row{head + "max_key_bytes: 0\n" + kNodes, 3, "'max_key_bytes' must be positive"},
+      Row{head + "max_value_bytes: 20000000\n" + kNodes, 3, "'max_value_bytes' is too large"},
+      Row{head + "max_value_bytes: 8388608\n" + kNodes, 3, "+ 2 * max_value_bytes (8388608) must leave 4096 bytes"},
+      Row{head + "max_key_bytes: 16000000\n" + kNodes, 3, "max_key_bytes (16000000)"},
+      Row{head + "snapshot_log_md: 3\n" + kNodes, 3, "unknown key 'snapshot_log_md'"},
       Row{head + "fsync: maybe\n" + kNodes, 3, "'fsync' must be true or false, got 'maybe'"},
       // Strings.
       Row{"cluster_id: \ndata_dir: d\n" + std::string(kNodes), 1, "'cluster_id' must be a string, got nothing"},

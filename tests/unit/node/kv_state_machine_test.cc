@@ -184,3 +184,47 @@ TEST_CASE("a snapshot restores the same from pieces of any size, and a damaged s
   CHECK_FALSE(target.restore_stream(source(64, SIZE_MAX), 100));
   CHECK(target == before);
 }
+
+TEST_CASE("state_bytes counts keys and values through puts, cas, deletes and restore", "[kv_state_machine]") {
+  KvStateMachine sm;
+  CHECK(sm.state_bytes() == 0);
+  CHECK(sm.growth_if_set("key", 5) == 8);
+  sm.apply(put("key", "vvvvv"));
+  CHECK(sm.state_bytes() == 8);
+  CHECK(sm.growth_if_set("key", 2) == -3);  // overwriting with a shorter value shrinks
+  sm.apply(put("key", "vv"));
+  CHECK(sm.state_bytes() == 5);
+  sm.apply(cas("key", "vv", "abcdef"));
+  CHECK(sm.state_bytes() == 9);
+  sm.apply(cas("key", "nope", "x"));  // failed cas: unchanged
+  CHECK(sm.state_bytes() == 9);
+  sm.apply(put("k2", "1"));
+  CHECK(sm.state_bytes() == 12);
+  KvStateMachine copy;
+  REQUIRE(copy.restore(sm.snapshot()));
+  CHECK(copy.state_bytes() == 12);
+  CHECK(copy == sm);
+  sm.apply(del("key"));
+  sm.apply(del("missing"));
+  CHECK(sm.state_bytes() == 3);
+}
+
+TEST_CASE("snapshot_to hands out the bytes of snapshot() in bounded pieces", "[kv_state_machine]") {
+  KvStateMachine sm;
+  for (int i = 0; i < 300; ++i) sm.apply(put("key" + std::to_string(i), std::string(1000, 'a' + i % 26), 7, i + 1));
+  std::string streamed;
+  size_t pieces = 0, largest = 0;
+  CHECK(sm.snapshot_to([&](std::string_view piece) {
+    streamed.append(piece);
+    ++pieces;
+    largest = std::max(largest, piece.size());
+    return 0;
+  }) == 0);
+  CHECK(streamed == sm.snapshot());
+  CHECK(pieces > 1);
+  CHECK(largest < KvStateMachine::kSnapshotPieceBytes + 2000);
+  // A failing sink stops the stream with its error.
+  int calls = 0;
+  CHECK(sm.snapshot_to([&](std::string_view) { return ++calls == 2 ? 28 : 0; }) == 28);
+  CHECK(calls == 2);
+}

@@ -125,3 +125,58 @@ TEST_CASE("three in-memory nodes replicate, redirect followers and survive losin
   for (int i : {0, 25, 49}) CHECK(c.get("k" + std::to_string(i), false).value == std::to_string(i));
   CHECK(c.get("last", false).value == "x");
 }
+
+TEST_CASE("the node refuses keys and values over the cluster file's limits", "[node]") {
+  spdlog::set_level(spdlog::level::warn);
+  auto cluster = make_cluster(1, 26300);
+  cluster.max_key_bytes = 10;
+  cluster.max_value_bytes = 1000;
+  RunningNode n(cluster, 1);
+  zmq::context_t ctx(1);
+  auto o = client_options(cluster);
+  o.max_key_bytes = 1 << 20;  // a client that does not check (older, or another cluster file)
+  o.max_value_bytes = 1 << 20;
+  client::Client c(ctx, o);
+  REQUIRE(c.put("a", std::string(1000, 'v')).outcome == client::Outcome::Ok);
+  auto r = c.put("a", std::string(1001, 'v'));
+  CHECK(r.outcome == client::Outcome::Rejected);
+  CHECK(r.error == "value too large: 1001 bytes, limit 1000");
+  r = c.put("12345678901", "v");
+  CHECK(r.outcome == client::Outcome::Rejected);
+  CHECK(r.error == "key too large: 11 bytes, limit 10");
+  CHECK(c.get("12345678901", true).outcome == client::Outcome::Rejected);
+  CHECK(c.cas("a", std::string(1001, 'e'), false, "v").error == "expected value too large: 1001 bytes, limit 1000");
+  CHECK(c.get("a", false).value == std::string(1000, 'v'));
+  CHECK(n.stop() == 0);
+}
+
+TEST_CASE("past max_state_mb writes that grow the state are refused, reads and deletes work", "[node]") {
+  spdlog::set_level(spdlog::level::warn);
+  auto cluster = make_cluster(1, 26400);
+  cluster.max_state_mb = 1;
+  cluster.max_value_bytes = 300 << 10;
+  RunningNode n(cluster, 1);
+  zmq::context_t ctx(1);
+  client::Client c(ctx, client_options(cluster));
+  const std::string value(256 << 10, 'v');  // four of them fill the quota (keys add a few bytes)
+  for (int i = 0; i < 3; ++i) REQUIRE(c.put("k" + std::to_string(i), value).outcome == client::Outcome::Ok);
+  auto r = c.put("k3", value);
+  CHECK(r.outcome == client::Outcome::Rejected);
+  CHECK(r.error.rfind("state quota exceeded: the state holds ", 0) == 0);
+  CHECK(r.error.find("max_state_mb is 1") != std::string::npos);
+  CHECK(c.cas("k3", "", true, value).outcome == client::Outcome::Rejected);
+  // Writes that do not grow the state still work: same size, smaller.
+  CHECK(c.put("k0", std::string(256 << 10, 'w')).outcome == client::Outcome::Ok);
+  CHECK(c.put("k1", "small").outcome == client::Outcome::Ok);
+  // Reads and deletes work.
+  CHECK(c.get("k0", false).value == std::string(256 << 10, 'w'));
+  CHECK(c.del("k2").outcome == client::Outcome::Ok);
+  // With room made, growth is allowed again.
+  CHECK(c.put("k3", value).outcome == client::Outcome::Ok);
+  auto st = c.status_all(1s);
+  REQUIRE(st.size() == 1);
+  REQUIRE(st[0].reachable);
+  CHECK(st[0].status.state_bytes == 2 * (value.size() + 2) + 5 + 2);
+  CHECK(st[0].status.rss_bytes > 0);
+  CHECK(n.stop() == 0);
+}

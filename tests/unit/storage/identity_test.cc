@@ -1,7 +1,7 @@
 // Identity records: their text form, strict decoding, and the durable write.
 #include <catch2/catch.hpp>
 
-#include "storage/fault_env.h"
+#include "storage/testing/fault_env.h"
 #include "storage/identity.h"
 
 using namespace storage;
