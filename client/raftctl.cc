@@ -9,6 +9,7 @@
 // Exit codes: 0 success; 1 not found / cas mismatch; 2 usage or config error;
 // 3 unavailable or timed out (outcome unknown for writes); 4 definitely rejected.
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <iomanip>
 #include <fstream>
@@ -29,9 +30,15 @@
 #include "client/shell.h"
 #include "config/cluster_config.h"
 #include "storage/check_data.h"
-#include "storage/identity.h"
 
 namespace {
+
+// 16 hex digits, the form the nodes' logs and check-data use for an incarnation.
+std::string incarnation_hex(uint64_t incarnation) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(incarnation));
+  return buf;
+}
 
 constexpr int kExitUsage = 2;
 
@@ -131,7 +138,7 @@ int print_status(client::Client& c, const config::ClusterConfig& cfg, double tim
                        {"slowest_snapshot_step_us", r.status.slowest_snapshot_step_us},
                        {"reachable", r.reachable},
                        {"problem", r.status.problem},
-                       {"incarnation", r.reachable ? storage::incarnation_hex(r.status.incarnation) : std::string()}});
+                       {"incarnation", r.reachable ? incarnation_hex(r.status.incarnation) : std::string()}});
     }
     nlohmann::ordered_json j{{"nodes", nodes}};
     if (view) {
