@@ -19,3 +19,14 @@ function(raft_add_test)
     TEST_PREFIX "${T_LABEL}:"
     PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT})
 endfunction()
+
+# raft_uses_binaries(target): a test that starts real processes gets the paths of raft-node,
+# raftctl and the launcher as RAFT_NODE_BIN, RAFTCTL_BIN and CLUSTER_SH, and is built after
+# the two programs.
+function(raft_uses_binaries target)
+  target_compile_definitions(${target} PRIVATE
+    RAFT_NODE_BIN="$<TARGET_FILE:raft-node>"
+    RAFTCTL_BIN="$<TARGET_FILE:raftctl>"
+    CLUSTER_SH="${PROJECT_SOURCE_DIR}/scripts/cluster.sh")
+  add_dependencies(${target} raft-node raftctl)
+endfunction()
