@@ -112,17 +112,23 @@ Cluster::Cluster(std::string test_name, int nodes, int base_port, ClusterOptions
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   config_path_ = dir_ + "/cluster.yaml";
-  std::ofstream f(config_path_);
-  f << "cluster_id: " << opts_.cluster_id << "\n"
+  write_config(config_path_, ids(), opts_);
+}
+
+void Cluster::write_config(const std::string& path, const std::vector<uint64_t>& ids, const ClusterOptions& o,
+                           const std::string& extra) const {
+  std::ofstream f(path);
+  f << "cluster_id: " << o.cluster_id << "\n"
     << "data_dir: data\n"
-    << "tick_ms: " << opts_.tick_ms << "\n"
-    << "election_ticks: " << opts_.election_ticks << "\n"
-    << "heartbeat_ticks: " << opts_.heartbeat_ticks << "\n"
-    << "fsync: " << (opts_.fsync ? "true" : "false") << "\n"
-    << "snapshot_entries: " << opts_.snapshot_entries << "\n"
-    << "nodes:\n";
-  for (int id = 1; id <= nodes_; ++id)
+    << "tick_ms: " << o.tick_ms << "\n"
+    << "election_ticks: " << o.election_ticks << "\n"
+    << "heartbeat_ticks: " << o.heartbeat_ticks << "\n"
+    << "fsync: " << (o.fsync ? "true" : "false") << "\n"
+    << "snapshot_entries: " << o.snapshot_entries << "\n"
+    << extra << "nodes:\n";
+  for (auto id : ids)
     f << "  - id: " << id << "\n    raft: " << raft_address(id) << "\n    client: " << client_address(id) << "\n";
+  if (!f.flush()) throw std::runtime_error("cannot write " + path);
 }
 
 Cluster::~Cluster() {

@@ -78,6 +78,11 @@ class Cluster {
   std::string node_dir(uint64_t id) const;
   std::string raft_address(uint64_t id) const;
   std::string client_address(uint64_t id) const;
+  // Writes a cluster file at `path` listing `ids` (this cluster's addresses and data dir) with
+  // the settings of `o`; `extra` holds more top-level lines ("key: value\n"), put before the
+  // node list. The constructor writes config_path() this way.
+  void write_config(const std::string& path, const std::vector<uint64_t>& ids, const ClusterOptions& o,
+                    const std::string& extra = "") const;
   // One election timeout at the configured tick (the upper end of the randomized range).
   std::chrono::milliseconds election_timeout() const;
 

@@ -46,19 +46,9 @@ ClusterOptions large_options() {
 // The cluster file with `ids` as its nodes, and the snapshot transfer pace.
 void write_file(const Cluster& c, const std::string& path, const std::vector<uint64_t>& ids, const ClusterOptions& o,
                 uint64_t send_mb_s) {
-  std::ofstream f(path);
-  f << "cluster_id: " << o.cluster_id << "\n"
-    << "data_dir: data\n"
-    << "tick_ms: " << o.tick_ms << "\n"
-    << "election_ticks: " << o.election_ticks << "\n"
-    << "heartbeat_ticks: " << o.heartbeat_ticks << "\n"
-    << "fsync: " << (o.fsync ? "true" : "false") << "\n"
-    << "snapshot_entries: " << o.snapshot_entries << "\n"
-    << "fsync_stall_ms: 60000\n";
-  if (send_mb_s > 0) f << "snapshot_send_mb_s: " << send_mb_s << "\n";
-  f << "nodes:\n";
-  for (auto id : ids)
-    f << "  - id: " << id << "\n    raft: " << c.raft_address(id) << "\n    client: " << c.client_address(id) << "\n";
+  std::string extra = "fsync_stall_ms: 60000\n";
+  if (send_mb_s > 0) extra += "snapshot_send_mb_s: " + std::to_string(send_mb_s) + "\n";
+  c.write_config(path, ids, o, extra);
 }
 
 // Value i: kValueBytes that differ from every other value in every 8-byte word.

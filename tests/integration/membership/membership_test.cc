@@ -21,21 +21,12 @@ using harness::ClusterOptions;
 using harness::wait_until;
 using namespace std::chrono_literals;
 
-// Writes a cluster file listing `ids` (addresses of `c`'s port range, same data dir).
+// Writes a cluster file listing `ids` (addresses of `c`'s port range, same data dir); an
+// empty name is the cluster's own file.
 std::string write_file(const Cluster& c, const std::string& name, const std::vector<uint64_t>& ids,
                        const ClusterOptions& o) {
   const std::string path = name.empty() ? c.config_path() : c.dir() + "/" + name;
-  std::ofstream f(path);
-  f << "cluster_id: " << o.cluster_id << "\n"
-    << "data_dir: data\n"
-    << "tick_ms: " << o.tick_ms << "\n"
-    << "election_ticks: " << o.election_ticks << "\n"
-    << "heartbeat_ticks: " << o.heartbeat_ticks << "\n"
-    << "fsync: " << (o.fsync ? "true" : "false") << "\n"
-    << "snapshot_entries: " << o.snapshot_entries << "\n"
-    << "nodes:\n";
-  for (auto id : ids)
-    f << "  - id: " << id << "\n    raft: " << c.raft_address(id) << "\n    client: " << c.client_address(id) << "\n";
+  c.write_config(path, ids, o);
   return path;
 }
 
